@@ -1,0 +1,580 @@
+"""A sans-IO DICOM Part 10 reader: fed byte chunks, it yields events.
+
+    reader = P10Reader()
+    for chunk in chunks:
+        reader.feed(chunk)
+        for event in reader.events():
+            ...
+    reader.close()
+    for event in reader.events():
+        ...
+
+The events do not depend on how the input was cut into chunks. Values
+longer than ``inline_limit`` arrive as ``ValueChunk`` events of
+``chunk_size`` bytes, so memory stays bounded whatever the file size.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+import zlib
+from typing import Iterator, List, Optional
+
+from ..dictionary import vr_of
+from ..errors import DicomParseError
+from ..events import (
+    UNDEFINED, DataSetStart, DeflateInfo, Element, End, FileMetaStart,
+    Fragment, FragmentsEnd, FragmentsStart, ItemEnd, ItemStart, Preamble,
+    SequenceEnd, SequenceStart, Trailing, ValueChunk,
+)
+from .syntax import Encoding, encoding_for
+from .vr import VR_FROM_BYTES
+
+ITEM = 0xFFFEE000
+ITEM_END = 0xFFFEE00D
+SEQUENCE_END = 0xFFFEE0DD
+PIXEL_DATA = 0x7FE00010
+TRANSFER_SYNTAX = 0x00020010
+
+_LE_HH = struct.Struct("<HH")
+_BE_HH = struct.Struct(">HH")
+_LE_HHL = struct.Struct("<HHL")
+_BE_HHL = struct.Struct(">HHL")
+_LE_H = struct.Struct("<H")
+_BE_H = struct.Struct(">H")
+_LE_HL = struct.Struct("<HL")
+_BE_HL = struct.Struct(">HL")
+_LE_L = struct.Struct("<L")
+
+# Frame kinds on the nesting stack.
+_DATASET, _ITEM, _SEQUENCE, _FRAGMENTS = range(4)
+
+# Phases of the reader.
+_PREAMBLE, _META_START, _META, _BODY_START, _BODY, _VALUE, _TRAILING, _DONE = range(8)
+
+_DEFLATE_CHECK_LIMIT = 64 * 1024 * 1024
+_DEFLATE_LEVELS = (6, 9, 1, 2, 3, 4, 5, 7, 8, 0)
+
+
+class _Frame:
+    __slots__ = ("kind", "end", "explicit", "little", "tag")
+
+    def __init__(self, kind: int, end: Optional[int], explicit: bool, little: bool, tag: int):
+        self.kind = kind
+        self.end = end          # absolute end offset, None when undefined length
+        self.explicit = explicit
+        self.little = little
+        self.tag = tag
+
+
+class P10Reader:
+    """Incremental P10 parser. ``feed`` bytes, ``close`` at end of input,
+    and iterate ``events()`` after each call."""
+
+    def __init__(self, *, source: Optional[str] = None, inline_limit: int = 1 << 20,
+                 chunk_size: int = 1 << 20, max_depth: int = 64,
+                 total_size: Optional[int] = None):
+        self.source = source
+        self.total_size = total_size  # when known, impossible lengths fail at once
+        self.inline_limit = inline_limit
+        self.chunk_size = chunk_size
+        self.max_depth = max_depth
+        self._buf = b""
+        self._pos = 0            # read position in _buf
+        self._base = 0           # absolute offset of _buf[0] (parse stream)
+        self._eof = False
+        self._phase = _PREAMBLE
+        self._stack: List[_Frame] = []
+        self._path: List[int] = []
+        self._remaining = 0      # bytes left of a chunked value
+        self._hash = hashlib.sha256()
+        self._size = 0
+        self.transfer_syntax: Optional[str] = None
+        self.encoding: Optional[Encoding] = None
+        self._meta_encoding = Encoding(True, True)
+        # deflate state
+        self._inflater = None
+        self._raw_offset = 0     # file offset where the compressed stream starts
+        self._raw_seen = 0       # compressed bytes fed so far
+        self._raw_keep: Optional[list] = None
+        self._inflated_keep: Optional[list] = None
+        self._inflated_total = 0
+        self._raw_tail = b""     # bytes after the end of the compressed stream
+        self._pending: list = []
+        self._resume = _BODY     # phase to return to after a chunked value
+        self._seen_element = False
+
+    # -- input -------------------------------------------------------------
+    def feed(self, data: bytes) -> None:
+        if self._eof:
+            raise RuntimeError("feed() after close()")
+        if not data:
+            return
+        data = bytes(data)
+        self._hash.update(data)
+        self._size += len(data)
+        if self._inflater is not None:
+            self._inflate(data)
+        else:
+            self._append(data)
+
+    def close(self) -> None:
+        """Mark the end of the input."""
+        if self._inflater is not None and not self._eof:
+            self._finish_inflate()
+        self._eof = True
+
+    @property
+    def sha256(self) -> str:
+        """Hex SHA-256 of every byte fed so far (the whole file once closed)."""
+        return self._hash.hexdigest()
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    def _append(self, data: bytes) -> None:
+        pos = self._pos
+        if pos:
+            self._buf = self._buf[pos:] + data
+            self._base += pos
+            self._pos = 0
+        elif self._buf:
+            self._buf += data
+        else:
+            self._buf = data
+
+    # -- deflate -----------------------------------------------------------
+    def _start_inflate(self) -> None:
+        rest = self._buf[self._pos:]
+        self._raw_offset = self._base + self._pos
+        self._buf = b""
+        self._base = self._raw_offset
+        self._pos = 0
+        self._inflater = zlib.decompressobj(-15)
+        self._raw_keep = []
+        self._inflated_keep = []
+        if rest:
+            self._inflate(rest)
+        if self._eof:
+            self._finish_inflate()
+
+    def _inflate(self, data: bytes) -> None:
+        inflater = self._inflater
+        if inflater.eof:
+            self._raw_tail += data
+            return
+        self._raw_seen += len(data)
+        if self._raw_keep is not None:
+            self._raw_keep.append(data)
+        try:
+            out = inflater.decompress(data)
+        except zlib.error as exc:
+            raise self._error(f"deflated data set is corrupt ({exc})") from None
+        if inflater.eof and inflater.unused_data:
+            self._raw_tail += inflater.unused_data
+            self._raw_seen -= len(inflater.unused_data)
+        if out:
+            self._inflated_total += len(out)
+            if self._inflated_keep is not None:
+                self._inflated_keep.append(out)
+                if self._inflated_total > _DEFLATE_CHECK_LIMIT:
+                    self._inflated_keep = self._raw_keep = None
+            self._append(out)
+
+    def _finish_inflate(self) -> None:
+        inflater = self._inflater
+        out = inflater.flush()
+        if out:
+            self._inflated_total += len(out)
+            if self._inflated_keep is not None:
+                self._inflated_keep.append(out)
+            self._append(out)
+
+    def _deflate_info(self) -> DeflateInfo:
+        level = None
+        if self._inflated_keep is not None and self._raw_keep is not None and self._inflater.eof:
+            raw = b"".join(self._raw_keep)[:self._raw_seen]
+            inflated = b"".join(self._inflated_keep)
+            for candidate in _DEFLATE_LEVELS:
+                comp = zlib.compressobj(candidate, zlib.DEFLATED, -15)
+                if comp.compress(inflated) + comp.flush() == raw:
+                    level = candidate
+                    break
+        self._raw_keep = self._inflated_keep = None
+        return DeflateInfo(self._raw_offset, self._raw_seen, level, self._inflated_total)
+
+    # -- errors ------------------------------------------------------------
+    def _error(self, message: str, offset: Optional[int] = None, tag: Optional[int] = None) -> DicomParseError:
+        if offset is None:
+            offset = self._base + self._pos
+        path = list(self._path)
+        if tag is not None:
+            path.append(tag)
+        return DicomParseError(message, offset, path, self.source)
+
+    # -- output ------------------------------------------------------------
+    def events(self) -> Iterator[object]:
+        """Yield every event the input fed so far allows."""
+        step = self._step
+        while True:
+            if self._pending:
+                yield self._pending.pop(0)
+                continue
+            event = step()
+            if event is None:
+                return
+            yield event
+
+    def _available(self) -> int:
+        return len(self._buf) - self._pos
+
+    def _step(self):
+        phase = self._phase
+        if phase == _BODY:
+            return self._body()
+        if phase == _VALUE:
+            return self._value_chunk()
+        if phase == _PREAMBLE:
+            return self._preamble()
+        if phase == _META_START:
+            return self._meta_start()
+        if phase == _META:
+            return self._meta()
+        if phase == _BODY_START:
+            return self._body_start()
+        if phase == _TRAILING:
+            return self._trailing()
+        return None
+
+    def _preamble(self):
+        if self._available() < 132 and not self._eof:
+            return None
+        buf = self._buf
+        self._phase = _META_START
+        if buf[128:132] == b"DICM":
+            self._pos = 132
+            return Preamble(buf[:128])
+        return Preamble(None)
+
+    def _meta_start(self):
+        if self._available() < 6 and not self._eof:
+            return None
+        buf, p = self._buf, self._pos
+        if self._available() >= 6 and _LE_HH.unpack_from(buf, p)[0] == 0x0002:
+            explicit = buf[p + 4:p + 6] in VR_FROM_BYTES
+            self._meta_encoding = Encoding(explicit, True)
+            self._stack = [_Frame(_DATASET, None, explicit, True, 0)]
+            self._phase = self._resume = _META
+            return FileMetaStart(self._base + p, explicit, True)
+        self._phase = _BODY_START
+        return self._body_start()
+
+    def _meta(self):
+        if self._available() < 4:
+            if not self._eof:
+                return None
+            self._phase = _BODY_START
+            return self._body_start()
+        if _LE_HH.unpack_from(self._buf, self._pos)[0] != 0x0002:
+            self._phase = _BODY_START
+            return self._body_start()
+        event = self._body()
+        if type(event) is Element and event.tag == TRANSFER_SYNTAX and event.value is not None:
+            self.transfer_syntax = event.value.decode("ascii", "replace").rstrip("\0 ")
+        return event
+
+    def _body_start(self):
+        if self._available() < 8 and not self._eof:
+            return None
+        declared = encoding_for(self.transfer_syntax)
+        if declared is not None and declared.deflated and self._inflater is None:
+            self._start_inflate()
+            if self._available() < 8 and not self._eof:
+                return None
+        encoding = self._detect(declared)
+        self.encoding = encoding
+        self._seen_element = False
+        self._stack = [_Frame(_DATASET, None, encoding.explicit_vr, encoding.little_endian, 0)]
+        self._phase = self._resume = _BODY
+        return DataSetStart(self._base + self._pos, self.transfer_syntax,
+                            encoding.explicit_vr, encoding.little_endian,
+                            encoding.deflated)
+
+    def _detect(self, declared: Optional[Encoding]) -> Encoding:
+        """The encoding the first data set element really uses."""
+        buf, p = self._buf, self._pos
+        deflated = declared.deflated if declared else False
+        if self._available() < 8:
+            return declared or Encoding(False, True)
+        explicit = buf[p + 4:p + 6] in VR_FROM_BYTES
+        group_le = _LE_H.unpack_from(buf, p)[0]
+        group_be = _BE_H.unpack_from(buf, p)[0]
+        if declared is not None:
+            little = declared.little_endian
+            if little and group_le > group_be and explicit and group_be >= 0x0008:
+                little = False
+            elif not little and group_be > group_le:
+                little = True
+        else:
+            little = group_le <= group_be
+        if not little:
+            explicit = True if explicit or declared is None else declared.explicit_vr
+        if declared is not None and declared.explicit_vr and not explicit:
+            explicit = False
+        return Encoding(explicit, little, deflated)
+
+    # -- the data set --------------------------------------------------------
+    def _body(self):
+        stack = self._stack
+        frame = stack[-1]
+        buf = self._buf
+        p = self._pos
+        avail = len(buf) - p
+        absolute = self._base + p
+        # end of a defined-length container
+        if frame.end is not None and absolute >= frame.end:
+            if absolute > frame.end and frame.kind != _SEQUENCE:
+                raise self._error("element runs past the end of its item", absolute)
+            # (a last item that overruns its sequence's declared length is kept;
+            # the declared length travels in the events)
+            return self._close_frame(frame, absolute, False, 0)
+        if avail < 8:
+            if not self._eof:
+                return None
+            if frame.kind == _DATASET:
+                if avail == 0:
+                    return self._finish()
+                self._phase = _TRAILING
+                return self._trailing()
+            raise self._error("truncated: input ends inside "
+                              + ("a sequence" if frame.kind != _ITEM else "an item"))
+        little = frame.little
+        if little:
+            group, elem, length = _LE_HHL.unpack_from(buf, p)
+        else:
+            group, elem, length = _BE_HHL.unpack_from(buf, p)
+        tag = (group << 16) | elem
+        kind = frame.kind
+        if group == 0xFFFE:
+            return self._item_tag(frame, tag, length, absolute)
+        if kind == _SEQUENCE or kind == _FRAGMENTS:
+            raise self._error(f"expected an item tag, found {tag >> 16:04X},{tag & 0xFFFF:04X}",
+                              absolute)
+        raw_vr = None
+        reserved = 0
+        if frame.explicit:
+            vr_bytes = buf[p + 4:p + 6]
+            known = VR_FROM_BYTES.get(vr_bytes)
+            if known is None:
+                # Not a valid VR: read it as UN with a long header, keep the bytes.
+                if not (65 <= vr_bytes[0] <= 90 and 65 <= vr_bytes[1] <= 90):
+                    if kind == _DATASET and self._phase == _BODY and len(stack) == 1 \
+                            and self._looks_like_trailing(tag):
+                        self._phase = _TRAILING
+                        return self._trailing()
+                    raise self._error(f"invalid VR bytes {vr_bytes!r}", absolute, tag)
+                vr, long_form = "UN", True
+                raw_vr = vr_bytes
+            else:
+                vr, long_form = known
+            if long_form:
+                if avail < 12:
+                    if not self._eof:
+                        return None
+                    raise self._error("truncated element header", absolute, tag)
+                if little:
+                    reserved, length = _LE_HL.unpack_from(buf, p + 6)
+                else:
+                    reserved, length = _BE_HL.unpack_from(buf, p + 6)
+                header = 12
+            else:
+                length = (_LE_H if little else _BE_H).unpack_from(buf, p + 6)[0]
+                header = 8
+        else:
+            vr = vr_of(tag) or "UN"
+            header = 8
+        if len(stack) == 1:
+            self._seen_element = True
+        if length == UNDEFINED:
+            return self._open_undefined(frame, tag, vr, absolute, header, raw_vr, reserved)
+        value_start = absolute + header
+        end = value_start + length
+        if frame.end is not None and end > frame.end:
+            raise self._error(f"length {length} runs past the end of its item or sequence",
+                              absolute, tag)
+        if vr == "SQ":
+            self._pos = p + header
+            self._push(_SEQUENCE, end, frame.explicit, little, tag, absolute)
+            return SequenceStart(tag, vr, length, absolute, raw_vr, reserved)
+        if not frame.explicit and vr == "UN" and length >= 8 and avail < header + 4 \
+                and not self._eof:
+            return None
+        if (not frame.explicit and vr == "UN" and length >= 8
+                and buf[p + header:p + header + 4] == b"\xfe\xff\x00\xe0"):
+            # A sequence that the dictionary does not know (private, implicit VR).
+            self._pos = p + header
+            self._push(_SEQUENCE, end, False, True, tag, absolute)
+            return SequenceStart(tag, "SQ", length, absolute)
+        if length <= self.inline_limit:
+            if avail < header + length:
+                if not self._eof:
+                    return None
+                raise self._error(f"truncated: value of length {length} needs "
+                                  f"{header + length - avail} more bytes than the input has",
+                                  absolute, tag)
+            self._pos = p + header + length
+            return Element(tag, vr, length, absolute, buf[p + header:p + header + length],
+                           raw_vr, reserved)
+        self._check_size(end, absolute, tag)
+        self._pos = p + header
+        self._remaining = length
+        self._value_tag = tag
+        self._value_offset = absolute
+        self._phase = _VALUE
+        return Element(tag, vr, length, absolute, None, raw_vr, reserved)
+
+    def _check_size(self, end: int, offset: int, tag: int) -> None:
+        if self.total_size is not None and self._inflater is None and end > self.total_size:
+            raise self._error(f"length runs {end - self.total_size} bytes past the end of "
+                              f"the input ({self.total_size} bytes)", offset, tag)
+
+    def _looks_like_trailing(self, tag: int) -> bool:
+        """Bytes that are not an element after at least one top-level element
+        are kept as trailing bytes; at the start they are an error."""
+        return self._seen_element
+
+    def _push(self, kind: int, end: Optional[int], explicit: bool, little: bool,
+              tag: int, offset: int) -> None:
+        if len(self._stack) >= self.max_depth:
+            raise self._error(f"nesting deeper than {self.max_depth} levels", offset, tag)
+        self._stack.append(_Frame(kind, end, explicit, little, tag))
+        if kind != _ITEM:
+            self._path.append(tag)
+
+    def _open_undefined(self, frame, tag, vr, absolute, header, raw_vr, reserved):
+        self._pos += header
+        if vr == "SQ":
+            self._push(_SEQUENCE, None, frame.explicit, frame.little, tag, absolute)
+            return SequenceStart(tag, "SQ", UNDEFINED, absolute, raw_vr, reserved)
+        if frame.explicit:
+            if vr == "UN" and raw_vr is None:
+                # UN of undefined length: a sequence encoded in implicit VR LE.
+                self._push(_SEQUENCE, None, False, True, tag, absolute)
+                return SequenceStart(tag, "UN", UNDEFINED, absolute, raw_vr, reserved)
+            if vr in ("OB", "OW") or raw_vr is not None:
+                self._push(_FRAGMENTS, None, frame.explicit, frame.little, tag, absolute)
+                return FragmentsStart(tag, vr, absolute, raw_vr, reserved)
+            raise self._error(f"undefined length is not allowed for VR {vr}", absolute, tag)
+        if tag == PIXEL_DATA or vr in ("OB", "OW", "OB or OW"):
+            self._push(_FRAGMENTS, None, False, frame.little, tag, absolute)
+            return FragmentsStart(tag, "OB", absolute)
+        # implicit VR: an undefined length means a sequence
+        self._push(_SEQUENCE, None, False, frame.little, tag, absolute)
+        return SequenceStart(tag, "SQ" if vr in ("SQ", "UN") else vr, UNDEFINED, absolute)
+
+    def _item_tag(self, frame: _Frame, tag: int, length: int, absolute: int):
+        kind = frame.kind
+        if tag == ITEM:
+            if kind == _SEQUENCE:
+                self._pos += 8
+                if length == UNDEFINED:
+                    self._push(_ITEM, None, frame.explicit, frame.little, tag, absolute)
+                    return ItemStart(absolute, UNDEFINED)
+                end = absolute + 8 + length
+                self._push(_ITEM, end, frame.explicit, frame.little, tag, absolute)
+                return ItemStart(absolute, length)
+            if kind == _FRAGMENTS:
+                if length == UNDEFINED:
+                    raise self._error("fragment with undefined length", absolute, tag)
+                if length <= self.inline_limit:
+                    if self._available() < 8 + length:
+                        if not self._eof:
+                            return None
+                        raise self._error(f"truncated: fragment of length {length} "
+                                          "runs past the end of the input", absolute, tag)
+                    p = self._pos
+                    self._pos = p + 8 + length
+                    return Fragment(absolute, length, self._buf[p + 8:p + 8 + length])
+                self._check_size(absolute + 8 + length, absolute, tag)
+                self._pos += 8
+                self._remaining = length
+                self._value_tag = tag
+                self._value_offset = absolute
+                self._phase = _VALUE
+                return Fragment(absolute, length, None)
+            raise self._error("item tag outside a sequence", absolute, tag)
+        if tag == ITEM_END:
+            if kind != _ITEM or frame.end is not None:
+                raise self._error("item delimiter outside an undefined-length item", absolute, tag)
+            self._pos += 8
+            return self._close_frame(frame, absolute, True, length)
+        if tag == SEQUENCE_END:
+            if kind not in (_SEQUENCE, _FRAGMENTS) or frame.end is not None:
+                raise self._error("sequence delimiter outside an undefined-length sequence",
+                                  absolute, tag)
+            self._pos += 8
+            return self._close_frame(frame, absolute, True, length)
+        raise self._error(f"unknown item tag {tag >> 16:04X},{tag & 0xFFFF:04X}", absolute)
+
+    def _close_frame(self, frame: _Frame, absolute: int, delimited: bool, length: int):
+        self._stack.pop()
+        kind = frame.kind
+        if kind == _ITEM:
+            return ItemEnd(absolute, delimited, length)
+        self._path.pop()
+        if kind == _SEQUENCE:
+            return SequenceEnd(absolute, delimited, length)
+        if kind == _FRAGMENTS:
+            return FragmentsEnd(absolute, length)
+        raise self._error("internal: closing the data set", absolute)
+
+    def _value_chunk(self):
+        size = min(self._remaining, self.chunk_size)
+        if self._available() < size:
+            if not self._eof:
+                return None
+            raise self._error(f"truncated: value needs {self._remaining - self._available()} "
+                              "more bytes than the input has", self._value_offset,
+                              self._value_tag)
+        p = self._pos
+        self._pos = p + size
+        self._remaining -= size
+        last = self._remaining == 0
+        if last:
+            self._phase = self._resume
+        return ValueChunk(self._buf[p:p + size], last)
+
+    # -- the end -----------------------------------------------------------
+    def _trailing(self):
+        """Bytes after the data set: emitted whole when short, else in chunks."""
+        if not self._eof:
+            return None
+        p = self._pos
+        data = self._buf[p:]
+        self._pos = len(self._buf)
+        self._phase = _DONE
+        self._pending.extend(self._end_events())
+        if not data:
+            return self._pending.pop(0)
+        if len(data) <= self.inline_limit:
+            return Trailing(self._base + p, data)
+        chunks = [data[i:i + self.chunk_size] for i in range(0, len(data), self.chunk_size)]
+        self._pending[0:0] = [ValueChunk(c, i == len(chunks) - 1) for i, c in enumerate(chunks)]
+        return Trailing(self._base + p, None)
+
+    def _finish(self):
+        self._phase = _DONE
+        events = self._end_events()
+        self._pending.extend(events[1:])
+        return events[0]
+
+    def _end_events(self) -> list:
+        events: list = []
+        if self._inflater is not None:
+            events.append(self._deflate_info())
+            if self._raw_tail:
+                events.append(Trailing(self._raw_offset + self._raw_seen, self._raw_tail))
+        events.append(End(self._size if self._inflater is not None else self._base + len(self._buf)))
+        return events
