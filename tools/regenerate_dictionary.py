@@ -322,6 +322,8 @@ def build_standard(records: list[Record], warn=lambda msg: None) -> dict:
     for r in list(exact.values()) + list(masks.values()):
         if r.keyword:
             by_kw.setdefault(r.keyword, []).append(r)
+    mask_list = sorted(masks.values(), key=lambda r: (-_bits(r.mask), r.base, r.mask))
+    rep = {(r.base, r.mask): representative_tag(r, exact, mask_list) for r in mask_list}
     tag_for = {}
     for kw, rs in by_kw.items():
         rs.sort(key=lambda r: (r.retired, r.mask != FULL_MASK, r.base))
@@ -330,9 +332,33 @@ def build_standard(records: list[Record], warn=lambda msg: None) -> dict:
                 f"keyword {kw!r} used by {len(rs)} tags; keeping "
                 f"{rs[0].base:08X} for keyword lookups"
             )
-        tag_for[kw] = rs[0].base
-    mask_list = sorted(masks.values(), key=lambda r: (-_bits(r.mask), r.base, r.mask))
-    return {"exact": exact, "masks": mask_list, "tag_for": tag_for}
+        r = rs[0]
+        t = r.base if r.mask == FULL_MASK else rep[(r.base, r.mask)]
+        if t is None:
+            warn(f"masked keyword {kw!r} has no tag of its own; no keyword lookups for it")
+            continue
+        tag_for[kw] = t
+    return {"exact": exact, "masks": mask_list, "tag_for": tag_for, "rep": rep}
+
+
+def representative_tag(r: Record, exact: dict, mask_list: list) -> int | None:
+    """The tag a masked entry's keyword maps to: the smallest tag matching the
+    mask that really resolves to this entry (its element is not 0000, which is
+    the group length; it is not an exact entry; no more specific mask takes it).
+    For (60xx,0010) that is the base (6000,0010); for (0028,04x0) it is
+    (0028,0410) as (0028,0400) is Transform Label; for (1000,xxx0) it is
+    (1000,0010)."""
+    free = [i for i in range(8) if not (r.mask >> (4 * i)) & 0xF]  # free nibbles, low first
+    for n in range(16 ** len(free)):
+        t = r.base
+        for k, i in enumerate(free):
+            t |= ((n >> (4 * k)) & 0xF) << (4 * i)
+        if not t & 0xFFFF or t & 0x10000 or t in exact:
+            continue
+        first = next(m for m in mask_list if t & m.mask == m.base)
+        if first is r:
+            return t
+    return None
 
 
 _FORBIDDEN = ("|", "\n", "\r", "\\", '"""')
@@ -373,15 +399,16 @@ def _build():
     for line in _MASKED.split("\\n"):
         if not line:
             continue
-        b, m, v, vm, flags, kw, name = line.split("|")
+        b, m, rep, v, vm, flags, kw, name = line.split("|")
         b = int(b, 16)
         vrs = vcache.get(v)
         if vrs is None:
             vrs = vcache[v] = tuple(v.split("/"))
         masks.append((b, int(m, 16), (kw, vrs, vm, name, "R" in flags)))
         if "K" in flags:
-            keyword[b] = kw
-            tag[kw] = b
+            rep = int(rep, 16)
+            keyword[rep] = kw
+            tag[kw] = rep
     return entries, tuple(masks), vr, keyword, tag
 
 
@@ -389,7 +416,8 @@ def _build():
 # MASKS: ((base, mask, (keyword, vrs, vm, name, retired)), ...), most specific
 #        first; an (even-group) tag matches when tag & mask == base
 # VR: exact tag -> VR ('' when none; the first of a multi-VR entry)
-# KEYWORD: tag -> keyword, only where TAG[keyword] == tag (base tag for masks)
+# KEYWORD: tag -> keyword, only where TAG[keyword] == tag (for masks: the
+#          representative tag, normally the base (6000,0010))
 # TAG: keyword -> tag
 ENTRIES, MASKS, VR, KEYWORD, TAG = _build()
 del _build
@@ -422,11 +450,13 @@ def render_standard(built: dict, edition: str, source_sha: str, sources: list) -
                     _field(r.keyword), _field(r.name))))
     w('"""')
     w("")
-    w("# One line per masked tag, most specific first: BASE|MASK|VRS|VM|FLAGS|KEYWORD|NAME")
+    w("# One line per masked tag, most specific first: BASE|MASK|REP|VRS|VM|FLAGS|KEYWORD|NAME")
+    w("# (BASE: mask with x digits as 0; REP: the tag KEYWORD maps to, see representative_tag)")
     w('_MASKED = """\\')
     for r in masks:
-        canon = bool(r.keyword) and tag_for.get(r.keyword) == r.base
-        w("|".join((f"{r.base:08X}", f"{r.mask:08X}", "/".join(r.vrs), _field(r.vm),
+        rep = built["rep"][(r.base, r.mask)]
+        canon = bool(r.keyword) and rep is not None and tag_for.get(r.keyword) == rep
+        w("|".join((f"{r.base:08X}", f"{r.mask:08X}", f"{rep or 0:08X}", "/".join(r.vrs), _field(r.vm),
                     _flags(r.retired, canon), _field(r.keyword), _field(r.name))))
     w('"""')
     L.append(_STANDARD_BUILD)

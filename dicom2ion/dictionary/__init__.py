@@ -123,13 +123,18 @@ def _vr_slow(tag: int) -> str:
 
 def keyword_for(tag: int) -> str | None:
     """Keyword of ``tag`` if ``tag_for_keyword(keyword) == tag``; for masked
-    entries only the base tag has one (0x60000010 -> 'OverlayRows',
-    0x60020010 -> None).  None for entries without keyword and unknown tags."""
+    entries only one tag has it: the base tag (0x60000010 -> 'OverlayRows',
+    0x60020010 -> None), or, where the base tag means something else, the
+    smallest matching tag that resolves to the entry ((0028,0400) is Transform
+    Label, so 'RowsForNthOrderCoefficients' is (0028,0410); (1000,0000) is a
+    group length, so 'EscapeTriplet' is (1000,0010)).  None for entries without
+    keyword and unknown tags."""
     return _KEYWORD.get(tag)
 
 
 def tag_for_keyword(keyword: str) -> int | None:
-    """Tag of a standard keyword (the base tag for masked entries), or None."""
+    """Tag of a standard keyword, or None.  For masked entries: the base tag
+    (the representative tag described in :func:`keyword_for`)."""
     return _TAG.get(keyword)
 
 

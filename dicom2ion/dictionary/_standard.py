@@ -5056,96 +5056,97 @@ FFFEE00D||1|K|ItemDelimitationItem|Item Delimitation Item
 FFFEE0DD||1|K|SequenceDelimitationItem|Sequence Delimitation Item
 """
 
-# One line per masked tag, most specific first: BASE|MASK|VRS|VM|FLAGS|KEYWORD|NAME
+# One line per masked tag, most specific first: BASE|MASK|REP|VRS|VM|FLAGS|KEYWORD|NAME
+# (BASE: mask with x digits as 0; REP: the tag KEYWORD maps to, see representative_tag)
 _MASKED = """\
-00280400|FFFFFF0F|US|1|RK|RowsForNthOrderCoefficients|Rows For Nth Order Coefficients
-00280401|FFFFFF0F|US|1|RK|ColumnsForNthOrderCoefficients|Columns For Nth Order Coefficients
-00280402|FFFFFF0F|LO|1-n|RK|CoefficientCoding|Coefficient Coding
-00280403|FFFFFF0F|AT|1-n|RK|CoefficientCodingPointers|Coefficient Coding Pointers
-00280800|FFFFFF0F|CS|1-n|RK|CodeLabel|Code Label
-00280802|FFFFFF0F|US|1|RK|NumberOfTables|Number of Tables
-00280803|FFFFFF0F|AT|1-n|RK|CodeTableLocation|Code Table Location
-00280804|FFFFFF0F|US|1|RK|BitsForCodeWord|Bits For Code Word
-00280808|FFFFFF0F|AT|1-n|RK|ImageDataLocation|Image Data Location
-00203100|FFFFFF00|CS|1-n|RK|SourceImageIDs|Source Image IDs
-50000005|FF00FFFF|US|1|RK|CurveDimensions|Curve Dimensions
-50000010|FF00FFFF|US|1|RK|NumberOfPoints|Number of Points
-50000020|FF00FFFF|CS|1|RK|TypeOfData|Type of Data
-50000022|FF00FFFF|LO|1|RK|CurveDescription|Curve Description
-50000030|FF00FFFF|SH|1-n|RK|AxisUnits|Axis Units
-50000040|FF00FFFF|SH|1-n|RK|AxisLabels|Axis Labels
-50000103|FF00FFFF|US|1|RK|DataValueRepresentation|Data Value Representation
-50000104|FF00FFFF|US|1-n|RK|MinimumCoordinateValue|Minimum Coordinate Value
-50000105|FF00FFFF|US|1-n|RK|MaximumCoordinateValue|Maximum Coordinate Value
-50000106|FF00FFFF|SH|1-n|RK|CurveRange|Curve Range
-50000110|FF00FFFF|US|1-n|RK|CurveDataDescriptor|Curve Data Descriptor
-50000112|FF00FFFF|US|1-n|RK|CoordinateStartValue|Coordinate Start Value
-50000114|FF00FFFF|US|1-n|RK|CoordinateStepValue|Coordinate Step Value
-50001001|FF00FFFF|CS|1|RK|CurveActivationLayer|Curve Activation Layer
-50002000|FF00FFFF|US|1|RK|AudioType|Audio Type
-50002002|FF00FFFF|US|1|RK|AudioSampleFormat|Audio Sample Format
-50002004|FF00FFFF|US|1|RK|NumberOfChannels|Number of Channels
-50002006|FF00FFFF|UL|1|RK|NumberOfSamples|Number of Samples
-50002008|FF00FFFF|UL|1|RK|SampleRate|Sample Rate
-5000200A|FF00FFFF|UL|1|RK|TotalTime|Total Time
-5000200C|FF00FFFF|OB/OW|1|RK|AudioSampleData|Audio Sample Data
-5000200E|FF00FFFF|LT|1|RK|AudioComments|Audio Comments
-50002500|FF00FFFF|LO|1|RK|CurveLabel|Curve Label
-50002600|FF00FFFF|SQ|1|RK|CurveReferencedOverlaySequence|Curve Referenced Overlay Sequence
-50002610|FF00FFFF|US|1|RK|CurveReferencedOverlayGroup|Curve Referenced Overlay Group
-50003000|FF00FFFF|OB/OW|1|RK|CurveData|Curve Data
-60000010|FF00FFFF|US|1|K|OverlayRows|Overlay Rows
-60000011|FF00FFFF|US|1|K|OverlayColumns|Overlay Columns
-60000012|FF00FFFF|US|1|RK|OverlayPlanes|Overlay Planes
-60000015|FF00FFFF|IS|1|K|NumberOfFramesInOverlay|Number of Frames in Overlay
-60000022|FF00FFFF|LO|1|K|OverlayDescription|Overlay Description
-60000040|FF00FFFF|CS|1|K|OverlayType|Overlay Type
-60000045|FF00FFFF|LO|1|K|OverlaySubtype|Overlay Subtype
-60000050|FF00FFFF|SS|2|K|OverlayOrigin|Overlay Origin
-60000051|FF00FFFF|US|1|K|ImageFrameOrigin|Image Frame Origin
-60000052|FF00FFFF|US|1|RK|OverlayPlaneOrigin|Overlay Plane Origin
-60000060|FF00FFFF|CS|1|RK|OverlayCompressionCode|Overlay Compression Code
-60000061|FF00FFFF|SH|1|RK|OverlayCompressionOriginator|Overlay Compression Originator
-60000062|FF00FFFF|SH|1|RK|OverlayCompressionLabel|Overlay Compression Label
-60000063|FF00FFFF|CS|1|RK|OverlayCompressionDescription|Overlay Compression Description
-60000066|FF00FFFF|AT|1-n|RK|OverlayCompressionStepPointers|Overlay Compression Step Pointers
-60000068|FF00FFFF|US|1|RK|OverlayRepeatInterval|Overlay Repeat Interval
-60000069|FF00FFFF|US|1|RK|OverlayBitsGrouped|Overlay Bits Grouped
-60000100|FF00FFFF|US|1|K|OverlayBitsAllocated|Overlay Bits Allocated
-60000102|FF00FFFF|US|1|K|OverlayBitPosition|Overlay Bit Position
-60000110|FF00FFFF|CS|1|RK|OverlayFormat|Overlay Format
-60000200|FF00FFFF|US|1|RK|OverlayLocation|Overlay Location
-60000800|FF00FFFF|CS|1-n|RK|OverlayCodeLabel|Overlay Code Label
-60000802|FF00FFFF|US|1|RK|OverlayNumberOfTables|Overlay Number of Tables
-60000803|FF00FFFF|AT|1-n|RK|OverlayCodeTableLocation|Overlay Code Table Location
-60000804|FF00FFFF|US|1|RK|OverlayBitsForCodeWord|Overlay Bits For Code Word
-60001001|FF00FFFF|CS|1|K|OverlayActivationLayer|Overlay Activation Layer
-60001100|FF00FFFF|US|1|RK|OverlayDescriptorGray|Overlay Descriptor - Gray
-60001101|FF00FFFF|US|1|RK|OverlayDescriptorRed|Overlay Descriptor - Red
-60001102|FF00FFFF|US|1|RK|OverlayDescriptorGreen|Overlay Descriptor - Green
-60001103|FF00FFFF|US|1|RK|OverlayDescriptorBlue|Overlay Descriptor - Blue
-60001200|FF00FFFF|US|1-n|RK|OverlaysGray|Overlays - Gray
-60001201|FF00FFFF|US|1-n|RK|OverlaysRed|Overlays - Red
-60001202|FF00FFFF|US|1-n|RK|OverlaysGreen|Overlays - Green
-60001203|FF00FFFF|US|1-n|RK|OverlaysBlue|Overlays - Blue
-60001301|FF00FFFF|IS|1|K|ROIArea|ROI Area
-60001302|FF00FFFF|DS|1|K|ROIMean|ROI Mean
-60001303|FF00FFFF|DS|1|K|ROIStandardDeviation|ROI Standard Deviation
-60001500|FF00FFFF|LO|1|K|OverlayLabel|Overlay Label
-60003000|FF00FFFF|OB/OW|1|K|OverlayData|Overlay Data
-60004000|FF00FFFF|LT|1|RK|OverlayComments|Overlay Comments
-7F000010|FF00FFFF|OB/OW|1|RK|VariablePixelData|Variable Pixel Data
-7F000011|FF00FFFF|US|1|RK|VariableNextDataGroup|Variable Next Data Group
-7F000020|FF00FFFF|OW|1|RK|VariableCoefficientsSDVN|Variable Coefficients SDVN
-7F000030|FF00FFFF|OW|1|RK|VariableCoefficientsSDHN|Variable Coefficients SDHN
-7F000040|FF00FFFF|OW|1|RK|VariableCoefficientsSDDN|Variable Coefficients SDDN
-10000000|FFFF000F|US|3|RK|EscapeTriplet|Escape Triplet
-10000001|FFFF000F|US|3|RK|RunLengthTriplet|Run Length Triplet
-10000002|FFFF000F|US|1|RK|HuffmanTableSize|Huffman Table Size
-10000003|FFFF000F|US|3|RK|HuffmanTableTriplet|Huffman Table Triplet
-10000004|FFFF000F|US|1|RK|ShiftTableSize|Shift Table Size
-10000005|FFFF000F|US|3|RK|ShiftTableTriplet|Shift Table Triplet
-10100000|FFFF0000|US|1-n|RK|ZonalMap|Zonal Map
+00280400|FFFFFF0F|00280410|US|1|RK|RowsForNthOrderCoefficients|Rows For Nth Order Coefficients
+00280401|FFFFFF0F|00280411|US|1|RK|ColumnsForNthOrderCoefficients|Columns For Nth Order Coefficients
+00280402|FFFFFF0F|00280412|LO|1-n|RK|CoefficientCoding|Coefficient Coding
+00280403|FFFFFF0F|00280413|AT|1-n|RK|CoefficientCodingPointers|Coefficient Coding Pointers
+00280800|FFFFFF0F|00280800|CS|1-n|RK|CodeLabel|Code Label
+00280802|FFFFFF0F|00280802|US|1|RK|NumberOfTables|Number of Tables
+00280803|FFFFFF0F|00280803|AT|1-n|RK|CodeTableLocation|Code Table Location
+00280804|FFFFFF0F|00280804|US|1|RK|BitsForCodeWord|Bits For Code Word
+00280808|FFFFFF0F|00280808|AT|1-n|RK|ImageDataLocation|Image Data Location
+00203100|FFFFFF00|00203100|CS|1-n|RK|SourceImageIDs|Source Image IDs
+50000005|FF00FFFF|50000005|US|1|RK|CurveDimensions|Curve Dimensions
+50000010|FF00FFFF|50000010|US|1|RK|NumberOfPoints|Number of Points
+50000020|FF00FFFF|50000020|CS|1|RK|TypeOfData|Type of Data
+50000022|FF00FFFF|50000022|LO|1|RK|CurveDescription|Curve Description
+50000030|FF00FFFF|50000030|SH|1-n|RK|AxisUnits|Axis Units
+50000040|FF00FFFF|50000040|SH|1-n|RK|AxisLabels|Axis Labels
+50000103|FF00FFFF|50000103|US|1|RK|DataValueRepresentation|Data Value Representation
+50000104|FF00FFFF|50000104|US|1-n|RK|MinimumCoordinateValue|Minimum Coordinate Value
+50000105|FF00FFFF|50000105|US|1-n|RK|MaximumCoordinateValue|Maximum Coordinate Value
+50000106|FF00FFFF|50000106|SH|1-n|RK|CurveRange|Curve Range
+50000110|FF00FFFF|50000110|US|1-n|RK|CurveDataDescriptor|Curve Data Descriptor
+50000112|FF00FFFF|50000112|US|1-n|RK|CoordinateStartValue|Coordinate Start Value
+50000114|FF00FFFF|50000114|US|1-n|RK|CoordinateStepValue|Coordinate Step Value
+50001001|FF00FFFF|50001001|CS|1|RK|CurveActivationLayer|Curve Activation Layer
+50002000|FF00FFFF|50002000|US|1|RK|AudioType|Audio Type
+50002002|FF00FFFF|50002002|US|1|RK|AudioSampleFormat|Audio Sample Format
+50002004|FF00FFFF|50002004|US|1|RK|NumberOfChannels|Number of Channels
+50002006|FF00FFFF|50002006|UL|1|RK|NumberOfSamples|Number of Samples
+50002008|FF00FFFF|50002008|UL|1|RK|SampleRate|Sample Rate
+5000200A|FF00FFFF|5000200A|UL|1|RK|TotalTime|Total Time
+5000200C|FF00FFFF|5000200C|OB/OW|1|RK|AudioSampleData|Audio Sample Data
+5000200E|FF00FFFF|5000200E|LT|1|RK|AudioComments|Audio Comments
+50002500|FF00FFFF|50002500|LO|1|RK|CurveLabel|Curve Label
+50002600|FF00FFFF|50002600|SQ|1|RK|CurveReferencedOverlaySequence|Curve Referenced Overlay Sequence
+50002610|FF00FFFF|50002610|US|1|RK|CurveReferencedOverlayGroup|Curve Referenced Overlay Group
+50003000|FF00FFFF|50003000|OB/OW|1|RK|CurveData|Curve Data
+60000010|FF00FFFF|60000010|US|1|K|OverlayRows|Overlay Rows
+60000011|FF00FFFF|60000011|US|1|K|OverlayColumns|Overlay Columns
+60000012|FF00FFFF|60000012|US|1|RK|OverlayPlanes|Overlay Planes
+60000015|FF00FFFF|60000015|IS|1|K|NumberOfFramesInOverlay|Number of Frames in Overlay
+60000022|FF00FFFF|60000022|LO|1|K|OverlayDescription|Overlay Description
+60000040|FF00FFFF|60000040|CS|1|K|OverlayType|Overlay Type
+60000045|FF00FFFF|60000045|LO|1|K|OverlaySubtype|Overlay Subtype
+60000050|FF00FFFF|60000050|SS|2|K|OverlayOrigin|Overlay Origin
+60000051|FF00FFFF|60000051|US|1|K|ImageFrameOrigin|Image Frame Origin
+60000052|FF00FFFF|60000052|US|1|RK|OverlayPlaneOrigin|Overlay Plane Origin
+60000060|FF00FFFF|60000060|CS|1|RK|OverlayCompressionCode|Overlay Compression Code
+60000061|FF00FFFF|60000061|SH|1|RK|OverlayCompressionOriginator|Overlay Compression Originator
+60000062|FF00FFFF|60000062|SH|1|RK|OverlayCompressionLabel|Overlay Compression Label
+60000063|FF00FFFF|60000063|CS|1|RK|OverlayCompressionDescription|Overlay Compression Description
+60000066|FF00FFFF|60000066|AT|1-n|RK|OverlayCompressionStepPointers|Overlay Compression Step Pointers
+60000068|FF00FFFF|60000068|US|1|RK|OverlayRepeatInterval|Overlay Repeat Interval
+60000069|FF00FFFF|60000069|US|1|RK|OverlayBitsGrouped|Overlay Bits Grouped
+60000100|FF00FFFF|60000100|US|1|K|OverlayBitsAllocated|Overlay Bits Allocated
+60000102|FF00FFFF|60000102|US|1|K|OverlayBitPosition|Overlay Bit Position
+60000110|FF00FFFF|60000110|CS|1|RK|OverlayFormat|Overlay Format
+60000200|FF00FFFF|60000200|US|1|RK|OverlayLocation|Overlay Location
+60000800|FF00FFFF|60000800|CS|1-n|RK|OverlayCodeLabel|Overlay Code Label
+60000802|FF00FFFF|60000802|US|1|RK|OverlayNumberOfTables|Overlay Number of Tables
+60000803|FF00FFFF|60000803|AT|1-n|RK|OverlayCodeTableLocation|Overlay Code Table Location
+60000804|FF00FFFF|60000804|US|1|RK|OverlayBitsForCodeWord|Overlay Bits For Code Word
+60001001|FF00FFFF|60001001|CS|1|K|OverlayActivationLayer|Overlay Activation Layer
+60001100|FF00FFFF|60001100|US|1|RK|OverlayDescriptorGray|Overlay Descriptor - Gray
+60001101|FF00FFFF|60001101|US|1|RK|OverlayDescriptorRed|Overlay Descriptor - Red
+60001102|FF00FFFF|60001102|US|1|RK|OverlayDescriptorGreen|Overlay Descriptor - Green
+60001103|FF00FFFF|60001103|US|1|RK|OverlayDescriptorBlue|Overlay Descriptor - Blue
+60001200|FF00FFFF|60001200|US|1-n|RK|OverlaysGray|Overlays - Gray
+60001201|FF00FFFF|60001201|US|1-n|RK|OverlaysRed|Overlays - Red
+60001202|FF00FFFF|60001202|US|1-n|RK|OverlaysGreen|Overlays - Green
+60001203|FF00FFFF|60001203|US|1-n|RK|OverlaysBlue|Overlays - Blue
+60001301|FF00FFFF|60001301|IS|1|K|ROIArea|ROI Area
+60001302|FF00FFFF|60001302|DS|1|K|ROIMean|ROI Mean
+60001303|FF00FFFF|60001303|DS|1|K|ROIStandardDeviation|ROI Standard Deviation
+60001500|FF00FFFF|60001500|LO|1|K|OverlayLabel|Overlay Label
+60003000|FF00FFFF|60003000|OB/OW|1|K|OverlayData|Overlay Data
+60004000|FF00FFFF|60004000|LT|1|RK|OverlayComments|Overlay Comments
+7F000010|FF00FFFF|7F000010|OB/OW|1|RK|VariablePixelData|Variable Pixel Data
+7F000011|FF00FFFF|7F000011|US|1|RK|VariableNextDataGroup|Variable Next Data Group
+7F000020|FF00FFFF|7F000020|OW|1|RK|VariableCoefficientsSDVN|Variable Coefficients SDVN
+7F000030|FF00FFFF|7F000030|OW|1|RK|VariableCoefficientsSDHN|Variable Coefficients SDHN
+7F000040|FF00FFFF|7F000040|OW|1|RK|VariableCoefficientsSDDN|Variable Coefficients SDDN
+10000000|FFFF000F|10000010|US|3|RK|EscapeTriplet|Escape Triplet
+10000001|FFFF000F|10000001|US|3|RK|RunLengthTriplet|Run Length Triplet
+10000002|FFFF000F|10000002|US|1|RK|HuffmanTableSize|Huffman Table Size
+10000003|FFFF000F|10000003|US|3|RK|HuffmanTableTriplet|Huffman Table Triplet
+10000004|FFFF000F|10000004|US|1|RK|ShiftTableSize|Shift Table Size
+10000005|FFFF000F|10000005|US|3|RK|ShiftTableTriplet|Shift Table Triplet
+10100000|FFFF0000|10100001|US|1-n|RK|ZonalMap|Zonal Map
 """
 
 
@@ -5171,15 +5172,16 @@ def _build():
     for line in _MASKED.split("\n"):
         if not line:
             continue
-        b, m, v, vm, flags, kw, name = line.split("|")
+        b, m, rep, v, vm, flags, kw, name = line.split("|")
         b = int(b, 16)
         vrs = vcache.get(v)
         if vrs is None:
             vrs = vcache[v] = tuple(v.split("/"))
         masks.append((b, int(m, 16), (kw, vrs, vm, name, "R" in flags)))
         if "K" in flags:
-            keyword[b] = kw
-            tag[kw] = b
+            rep = int(rep, 16)
+            keyword[rep] = kw
+            tag[kw] = rep
     return entries, tuple(masks), vr, keyword, tag
 
 
@@ -5187,7 +5189,8 @@ def _build():
 # MASKS: ((base, mask, (keyword, vrs, vm, name, retired)), ...), most specific
 #        first; an (even-group) tag matches when tag & mask == base
 # VR: exact tag -> VR ('' when none; the first of a multi-VR entry)
-# KEYWORD: tag -> keyword, only where TAG[keyword] == tag (base tag for masks)
+# KEYWORD: tag -> keyword, only where TAG[keyword] == tag (for masks: the
+#          representative tag, normally the base (6000,0010))
 # TAG: keyword -> tag
 ENTRIES, MASKS, VR, KEYWORD, TAG = _build()
 del _build
