@@ -70,7 +70,6 @@ Behaviour in detail
 from __future__ import annotations
 
 import codecs
-import functools
 import re
 
 __all__ = ["parse_charsets", "decode", "encode", "is_identity", "CHARSET_VRS"]
@@ -100,10 +99,24 @@ _CTRL_RE = _DELIM_RE["ST"]
 _MB_TOKEN_RE = re.compile(rb"([\x21-\x7e]+)|([\x80-\xff]+)|([\x00-\x20\x7f]+)")
 
 
+def _make_decoder(codec: str):
+    """A fast ``bytes -> str`` decoder (errors replaced) for ``codec``."""
+    if codec in ("latin_1", "ascii"):
+        return lambda b: b.decode(codec, "replace")
+    mod = codecs.lookup(codec)
+    table = getattr(__import__("encodings." + mod.name.replace("-", "_"), fromlist=["x"]),
+                    "decoding_table", None) if mod.name.startswith(("iso8859", "tis")) else None
+    if table is not None:
+        charmap_decode = codecs.charmap_decode
+        return lambda b: charmap_decode(b, "replace", table)[0]
+    decoder = mod.decode
+    return lambda b: decoder(b, "replace")[0]
+
+
 class _GSet:
     """One graphic character set that can be designated to G0 or G1."""
 
-    __slots__ = ("name", "slot", "esc", "codec", "multibyte", "wrap", "_enc")
+    __slots__ = ("name", "slot", "esc", "codec", "multibyte", "wrap", "_enc", "dec")
 
     def __init__(self, name, slot, esc, codec, multibyte=False, wrap=None):
         self.name = name
@@ -115,6 +128,8 @@ class _GSet:
         self.multibyte = multibyte
         self.wrap = wrap
         self._enc: dict[str, bytes | None] = {}
+        # dec(bytes) -> str: decodes GL as ASCII and GR with this set (G1 sets)
+        self.dec = _make_decoder(codec)
 
     def __repr__(self):
         return f"<{self.name}>"
@@ -275,13 +290,14 @@ def _term_number(term: str) -> int | None:
 
 
 class _Spec:
-    __slots__ = ("name", "codec", "init", "designations", "fast_enc", "sjis", "verify")
+    __slots__ = ("name", "codec", "init", "designations", "fast_enc", "sjis", "verify", "latin1")
 
     def __init__(self, charsets: tuple[str, ...]):
         self.name = "\\".join(charsets) or "ISO_IR 6"
         self.codec = None  # stand-alone codec (no ISO 2022)
         self.verify = False
         self.sjis = False
+        self.latin1 = False
         first = charsets[0] if charsets else ""
         if first in _STANDALONE:
             self.codec = _STANDALONE[first]
@@ -299,6 +315,7 @@ class _Spec:
             elif s.slot == 1:
                 g1 = s
         self.init = (g0, g1)
+        self.latin1 = g1 is _LATIN1
         desig: list[_GSet] = [g0, g1]
         for n in numbers:
             for s in _TERM_SETS.get(n, ()):
@@ -311,15 +328,17 @@ class _Spec:
         self.fast_enc = g1.codec if (g1 is not _KATAKANA and not g1.multibyte) else None
 
 
-@functools.lru_cache(maxsize=256)
-def _spec(charsets: tuple[str, ...]) -> _Spec:
-    return _Spec(charsets)
+_SPECS: dict[tuple[str, ...], _Spec] = {}
 
 
 def _get_spec(charsets) -> _Spec:
-    if type(charsets) is not tuple:
-        charsets = tuple(charsets) if charsets else ()
-    return _spec(charsets)
+    spec = _SPECS.get(charsets) if type(charsets) is tuple else None
+    if spec is None:
+        key = tuple(charsets) if charsets else ()
+        spec = _SPECS.get(key) or _Spec(key)
+        if len(_SPECS) < 1024:
+            _SPECS[key] = spec
+    return spec
 
 
 # ----------------------------------------------------------------- decoding
@@ -329,7 +348,7 @@ def _dec_state(b: bytes, g0: _GSet, g1: _GSet) -> str:
     if not b:
         return ""
     if not g0.multibyte:
-        return b.decode(g1.codec, "replace")
+        return g1.dec(b)
     parts = []
     for m in _MB_TOKEN_RE.finditer(b):
         gl, gr, other = m.groups()
@@ -342,7 +361,7 @@ def _dec_state(b: bytes, g0: _GSet, g1: _GSet) -> str:
             if odd:
                 parts.append("\ufffd")
         elif gr is not None:
-            parts.append(gr.decode(g1.codec, "replace"))
+            parts.append(g1.dec(gr))
         else:
             parts.append(other.decode("latin-1"))
     return "".join(parts)
@@ -350,8 +369,8 @@ def _dec_state(b: bytes, g0: _GSet, g1: _GSet) -> str:
 
 def _decode_2022(raw: bytes, spec: _Spec, vr: str) -> str:
     init = spec.init
-    if _ESC not in raw:
-        return raw.decode(init[1].codec, "replace")
+    if 27 not in raw:
+        return init[1].dec(raw)
     delim_re = _DELIM_RE[vr]
     out: list[str] = []
     g0, g1 = init
@@ -390,13 +409,19 @@ def decode(raw: bytes, charsets: tuple[str, ...], vr: str) -> str:
     try:
         if type(raw) is not bytes:
             raw = bytes(raw)
-        if raw.isascii() and (_ESC not in raw or vr not in CHARSET_VRS):
+        if raw.isascii() and (27 not in raw or vr not in CHARSET_VRS):
             return raw.decode("ascii")
         if vr not in CHARSET_VRS:
             return raw.decode("ascii", "replace")
-        spec = _get_spec(charsets)
+        spec = _SPECS.get(charsets) if type(charsets) is tuple else None
+        if spec is None:
+            spec = _get_spec(charsets)
         if spec.codec is not None:
             return raw.decode(spec.codec, "replace")
+        if 27 not in raw:  # no code extension used: initial state throughout
+            if spec.latin1:
+                return raw.decode("latin-1")
+            return spec.init[1].dec(raw)
         return _decode_2022(raw, spec, vr)
     except Exception:  # pragma: no cover - defensive, must never raise
         try:
@@ -490,7 +515,7 @@ def is_identity(raw: bytes, charsets, vr) -> bool:
     try:
         if type(raw) is not bytes:
             raw = bytes(raw)
-        if raw.isascii() and _ESC not in raw:
+        if raw.isascii() and 27 not in raw:
             return True
         return encode(decode(raw, charsets, vr), charsets, vr) == raw
     except Exception:
