@@ -144,13 +144,15 @@ class DeflateInfo(NamedTuple):
 
     ``level`` is the zlib level that reproduces the compressed bytes exactly,
     or None when none does. ``offset``/``length`` locate the compressed
-    bytes in the file. ``inflated_length`` is the size of the inflated data.
+    bytes in the file, ``sha256`` is their digest. ``inflated_length`` is the
+    size of the inflated data.
     """
 
     offset: int
     length: int
     level: Optional[int]
     inflated_length: int
+    sha256: str
 
 
 class End(NamedTuple):

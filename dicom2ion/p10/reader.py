@@ -101,6 +101,7 @@ class P10Reader:
         self._inflated_keep: Optional[list] = None
         self._inflated_total = 0
         self._raw_tail = b""     # bytes after the end of the compressed stream
+        self._raw_hash = hashlib.sha256()
         self._pending: list = []
         self._resume = _BODY     # phase to return to after a chunked value
         self._seen_element = False
@@ -165,16 +166,19 @@ class P10Reader:
         if inflater.eof:
             self._raw_tail += data
             return
-        self._raw_seen += len(data)
-        if self._raw_keep is not None:
-            self._raw_keep.append(data)
         try:
             out = inflater.decompress(data)
         except zlib.error as exc:
             raise self._error(f"deflated data set is corrupt ({exc})") from None
+        used = data
         if inflater.eof and inflater.unused_data:
-            self._raw_tail += inflater.unused_data
-            self._raw_seen -= len(inflater.unused_data)
+            tail = inflater.unused_data
+            self._raw_tail += tail
+            used = data[:len(data) - len(tail)]
+        self._raw_seen += len(used)
+        self._raw_hash.update(used)
+        if self._raw_keep is not None:
+            self._raw_keep.append(used)
         if out:
             self._inflated_total += len(out)
             if self._inflated_keep is not None:
@@ -195,7 +199,7 @@ class P10Reader:
     def _deflate_info(self) -> DeflateInfo:
         level = None
         if self._inflated_keep is not None and self._raw_keep is not None and self._inflater.eof:
-            raw = b"".join(self._raw_keep)[:self._raw_seen]
+            raw = b"".join(self._raw_keep)
             inflated = b"".join(self._inflated_keep)
             for candidate in _DEFLATE_LEVELS:
                 comp = zlib.compressobj(candidate, zlib.DEFLATED, -15)
@@ -203,7 +207,8 @@ class P10Reader:
                     level = candidate
                     break
         self._raw_keep = self._inflated_keep = None
-        return DeflateInfo(self._raw_offset, self._raw_seen, level, self._inflated_total)
+        return DeflateInfo(self._raw_offset, self._raw_seen, level, self._inflated_total,
+                           self._raw_hash.hexdigest())
 
     # -- errors ------------------------------------------------------------
     def _error(self, message: str, offset: Optional[int] = None, tag: Optional[int] = None) -> DicomParseError:

@@ -1,0 +1,142 @@
+"""Bulk values: the content-addressed bulk folder and the resolver that
+fetches referenced bytes (from the bulk folder or the source P10 file),
+checking each against its sha256."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+import zlib
+from typing import Iterator, Optional, Sequence
+
+from .errors import BulkDataError
+
+CHUNK = 1 << 20
+
+
+class BulkDir:
+    """A folder of values named by their sha256 (``ab/abcdef...``)."""
+
+    def __init__(self, path: str):
+        self.path = os.fspath(path)
+        os.makedirs(self.path, exist_ok=True)
+
+    def file_for(self, sha256: str) -> str:
+        return os.path.join(self.path, sha256[:2], sha256)
+
+    def has(self, sha256: str) -> bool:
+        return os.path.exists(self.file_for(sha256))
+
+    # BulkSink interface (see ion.visitor)
+    def store(self, sha256: str, data: bytes) -> None:
+        if self.has(sha256):
+            return
+        handle = self.begin()
+        self.write(handle, data)
+        self.finish(handle, sha256)
+
+    def begin(self):
+        fd, tmp = tempfile.mkstemp(dir=self.path, prefix=".part-")
+        return [os.fdopen(fd, "wb"), tmp]
+
+    def write(self, handle, data: bytes) -> None:
+        handle[0].write(data)
+
+    def finish(self, handle, sha256: str) -> None:
+        fp, tmp = handle
+        fp.close()
+        final = self.file_for(sha256)
+        if os.path.exists(final):
+            os.unlink(tmp)
+            return
+        os.makedirs(os.path.dirname(final), exist_ok=True)
+        os.replace(tmp, final)
+
+
+def _verified(chunks: Iterator[bytes], length: int, sha256: str, path: str, where: str):
+    hasher = hashlib.sha256()
+    seen = 0
+    for chunk in chunks:
+        seen += len(chunk)
+        hasher.update(chunk)
+        yield chunk
+    if seen != length:
+        raise BulkDataError(f"{path}: {where} holds {seen} bytes, the reference says {length}")
+    if hasher.hexdigest() != sha256:
+        raise BulkDataError(f"{path}: the bytes in {where} do not match sha256 {sha256}")
+
+
+def _read_range(file_path: str, offset: int, length: int) -> Iterator[bytes]:
+    with open(file_path, "rb") as fp:
+        fp.seek(offset)
+        left = length
+        while left:
+            chunk = fp.read(min(CHUNK, left))
+            if not chunk:
+                return
+            left -= len(chunk)
+            yield chunk
+
+
+class Resolver:
+    """Fetches referenced bytes: ``resolver(offset, length, sha256, path)``.
+
+    Looks in the bulk folders first (by sha256), then in the source file.
+    ``deflate_offset`` is the file offset where a deflated data set starts;
+    offsets past it count inflated bytes, so the source is inflated into a
+    temporary file once. Every value is checked against its sha256.
+    """
+
+    def __init__(self, source: Optional[str] = None, bulk_dirs: Sequence[str] = (),
+                 deflate_offset: Optional[int] = None):
+        self.source = os.fspath(source) if source is not None else None
+        self.bulk_dirs = [BulkDir(d) if not isinstance(d, BulkDir) else d for d in bulk_dirs]
+        self.deflate_offset = deflate_offset
+        self._inflated: Optional[str] = None
+
+    def __call__(self, offset: int, length: int, sha256: str, path: str,
+                 raw: bool = False) -> Iterator[bytes]:
+        for bulk in self.bulk_dirs:
+            name = bulk.file_for(sha256)
+            if os.path.exists(name):
+                return _verified(_read_range(name, 0, os.path.getsize(name)), length, sha256,
+                                 path, name)
+        if self.source is None:
+            raise BulkDataError(f"{path}: value {sha256} is not in the bulk folder and no "
+                                "source file was given (use --source or --bulk-dir)")
+        if not os.path.exists(self.source):
+            raise BulkDataError(f"{path}: source file {self.source} is missing "
+                                "(use --source or --bulk-dir)")
+        file_path = self.source
+        if self.deflate_offset is not None and not raw and offset >= self.deflate_offset:
+            file_path = self._inflated_copy()
+        return _verified(_read_range(file_path, offset, length), length, sha256, path,
+                         f"{file_path} at offset {offset}")
+
+    def _inflated_copy(self) -> str:
+        if self._inflated is None:
+            fd, tmp = tempfile.mkstemp(prefix="dicom2ion-inflated-")
+            with os.fdopen(fd, "wb") as out, open(self.source, "rb") as src:
+                out.write(src.read(self.deflate_offset))
+                inflater = zlib.decompressobj(-15)
+                for chunk in iter(lambda: src.read(CHUNK), b""):
+                    out.write(inflater.decompress(chunk))
+                    if inflater.eof:
+                        break
+                out.write(inflater.flush())
+            self._inflated = tmp
+        return self._inflated
+
+    def close(self) -> None:
+        if self._inflated is not None:
+            try:
+                os.unlink(self._inflated)
+            except OSError:
+                pass
+            self._inflated = None
+
+
+def copy_file(src: str, dst: str) -> None:
+    shutil.copyfile(src, dst)

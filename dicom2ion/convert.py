@@ -1,0 +1,226 @@
+"""The Python API: P10 -> Ion document, and Ion document -> P10."""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import io
+import os
+import pathlib
+import tempfile
+import urllib.parse
+import urllib.request
+from typing import BinaryIO, Optional, Sequence, Union
+
+from .bulk import BulkDir, Resolver
+from .errors import Dicom2IonError, IonDocumentError
+from .ion import codec, document as document_mod
+from .ion.source import IonSource
+from .ion.visitor import IonVisitor
+from .p10.source import aiter_events, iter_events, source_name
+from .p10.writer import P10Writer
+
+DEFAULT_INLINE_LIMIT = 256
+
+
+def _source_info(source) -> Optional[dict]:
+    if not isinstance(source, (str, os.PathLike)):
+        name = source_name(source)
+        return {"uri": name} if name else None
+    path = os.path.abspath(os.fspath(source))
+    info = {"uri": pathlib.Path(path).as_uri()}
+    try:
+        st = os.stat(path)
+    except OSError:
+        return info
+    birth = getattr(st, "st_birthtime", None)
+    if birth:
+        info["creationDate"] = datetime.datetime.fromtimestamp(birth, datetime.timezone.utc)
+    info["modificationDate"] = datetime.datetime.fromtimestamp(st.st_mtime, datetime.timezone.utc)
+    return info
+
+
+def _limits(standard_limit, private_limit, inline_all):
+    if inline_all:
+        return None, None
+    return standard_limit, private_limit
+
+
+def _visitor(standard_limit, private_limit, inline_all, bulk_dir):
+    std, priv = _limits(standard_limit, private_limit, inline_all)
+    sink = BulkDir(bulk_dir) if bulk_dir is not None else None
+    return IonVisitor(standard_limit=std, private_limit=priv, bulk_sink=sink), std, priv
+
+
+def convert(source, *, source_info: Optional[dict] = None,
+            standard_limit: int = DEFAULT_INLINE_LIMIT, private_limit: int = DEFAULT_INLINE_LIMIT,
+            inline_all: bool = False, bulk_dir: Optional[str] = None, max_depth: int = 64) -> dict:
+    """Convert a P10 source (path, bytes, binary file object or iterable of
+    chunks) to the Ion document, a dict. Raises DicomParseError on bad input."""
+    visitor, std, priv = _visitor(standard_limit, private_limit, inline_all, bulk_dir)
+    stream = iter_events(source, max_depth=max_depth)
+    visit = visitor.visit
+    for event in stream:
+        visit(event)
+    info = source_info if source_info is not None else _source_info(source)
+    return document_mod.build(visitor, sha256=stream.reader.sha256, size=stream.reader.size,
+                              source_info=info, standard_limit=std, private_limit=priv)
+
+
+async def convert_async(chunks, *, source_info: Optional[dict] = None,
+                        standard_limit: int = DEFAULT_INLINE_LIMIT,
+                        private_limit: int = DEFAULT_INLINE_LIMIT, inline_all: bool = False,
+                        bulk_dir: Optional[str] = None, max_depth: int = 64) -> dict:
+    """``convert`` for an async iterable of byte chunks."""
+    visitor, std, priv = _visitor(standard_limit, private_limit, inline_all, bulk_dir)
+    stream = aiter_events(chunks, max_depth=max_depth)
+    async for event in stream:
+        visitor.visit(event)
+    return document_mod.build(visitor, sha256=stream.reader.sha256, size=stream.reader.size,
+                              source_info=source_info, standard_limit=std, private_limit=priv)
+
+
+def dump(document, fp: BinaryIO, *, binary: bool = True, pretty: bool = False) -> None:
+    """Write a document as binary Ion, compact text, or pretty text."""
+    codec.dump(document, fp, binary=binary, pretty=pretty)
+
+
+def load(source: Union[str, os.PathLike, bytes]) -> object:
+    """Load an Ion document from a path or bytes (binary or text Ion)."""
+    if isinstance(source, (bytes, bytearray)):
+        return codec.loads(bytes(source))
+    return codec.load_path(source)
+
+
+class _AtomicFile:
+    """A temporary file next to ``path``, renamed over it on success."""
+
+    def __init__(self, path):
+        self.path = os.fspath(path)
+        folder = os.path.dirname(os.path.abspath(self.path))
+        os.makedirs(folder, exist_ok=True)
+        fd, self.tmp = tempfile.mkstemp(dir=folder, prefix=".dicom2ion-", suffix=".part")
+        self.fp = os.fdopen(fd, "wb")
+
+    def __enter__(self):
+        return self.fp
+
+    def __exit__(self, exc_type, exc, tb):
+        self.fp.close()
+        if exc_type is None:
+            os.replace(self.tmp, self.path)
+        else:
+            try:
+                os.unlink(self.tmp)
+            except OSError:
+                pass
+        return False
+
+
+def atomic_output(path):
+    """Context manager: write to a temporary file, rename on success."""
+    return _AtomicFile(path)
+
+
+def convert_to(source, out, *, binary: bool = True, pretty: bool = False, **options) -> dict:
+    """Convert and write the Ion to ``out`` (a path, written atomically, or a
+    binary stream). Returns the document."""
+    doc = convert(source, **options)
+    if isinstance(out, (str, os.PathLike)):
+        with atomic_output(out) as fp:
+            dump(doc, fp, binary=binary, pretty=pretty)
+    else:
+        dump(doc, out, binary=binary, pretty=pretty)
+    return doc
+
+
+# -- Ion -> P10 -------------------------------------------------------------------
+
+def _get(mapping, key):
+    if mapping is None or not hasattr(mapping, "get"):
+        return None
+    return mapping.get(key)
+
+
+def _source_path(document) -> Optional[str]:
+    uri = _get(_get(document, "sourceInfo"), "uri")
+    if not uri:
+        return None
+    uri = str(uri)
+    if uri.startswith("file:"):
+        return urllib.request.url2pathname(urllib.parse.urlparse(uri).path)
+    return uri
+
+
+def _deflate_offset(document) -> Optional[int]:
+    wire = _get(document, "wire")
+    deflate = _get(wire, "deflate")
+    offset = _get(deflate, "dataOffset")
+    return int(offset) if offset is not None else None
+
+
+class _HashingWriter:
+    def __init__(self, fp):
+        self.fp = fp
+        self.hash = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data):
+        self.hash.update(data)
+        self.size += len(data)
+        return self.fp.write(data)
+
+    def flush(self):
+        if hasattr(self.fp, "flush"):
+            self.fp.flush()
+
+
+def to_dicom(document, out, *, source: Optional[str] = None,
+             bulk_dir: Union[None, str, Sequence[str]] = None, canonical: bool = False,
+             transfer_syntax: Optional[str] = None, check: bool = True) -> dict:
+    """Rebuild P10 from an Ion document (a dict, or a path/bytes of Ion).
+
+    ``out`` is a path (written atomically) or a binary stream. Bulk values
+    come from ``bulk_dir`` or the source file (``source`` or the document's
+    ``sourceInfo.uri``) and are checked against their sha256. In exact mode
+    with ``check``, the output's sha256 must equal ``fileInfo.sha256``.
+    Returns ``{"sha256", "size", "identical"}``.
+    """
+    if isinstance(document, (str, os.PathLike, bytes, bytearray)):
+        document = load(document)
+    dirs = [bulk_dir] if isinstance(bulk_dir, (str, os.PathLike)) else list(bulk_dir or ())
+    resolver = Resolver(source or _source_path(document), dirs, _deflate_offset(document))
+    try:
+        if isinstance(out, (str, os.PathLike)):
+            with atomic_output(out) as fp:
+                return _write(document, fp, resolver, canonical, transfer_syntax, check)
+        return _write(document, out, resolver, canonical, transfer_syntax, check)
+    finally:
+        resolver.close()
+
+
+def _write(document, fp, resolver, canonical, transfer_syntax, check) -> dict:
+    sink = _HashingWriter(fp)
+    writer = P10Writer(sink, raw_deflated=lambda info: resolver(
+        info.offset, info.length, info.sha256, "wire.deflate", raw=True))
+    source = IonSource(document, resolver, canonical=canonical, transfer_syntax=transfer_syntax)
+    for event in source.events():
+        writer.write(event)
+    digest = sink.hash.hexdigest()
+    expected = _get(_get(document, "fileInfo"), "sha256")
+    identical = expected is not None and str(expected) == digest
+    if check and not canonical and expected is not None and not identical:
+        raise Dicom2IonError(f"the rebuilt file's sha256 {digest} differs from "
+                             f"fileInfo.sha256 {expected}")
+    return {"sha256": digest, "size": sink.size, "identical": identical}
+
+
+def to_dicom_bytes(document, **options) -> bytes:
+    """``to_dicom`` into memory; returns the P10 bytes."""
+    buffer = io.BytesIO()
+    to_dicom(document, buffer, **options)
+    return buffer.getvalue()
+
+
+__all__ = ["convert", "convert_async", "convert_to", "dump", "load", "to_dicom",
+           "to_dicom_bytes", "atomic_output", "IonDocumentError"]

@@ -1,0 +1,52 @@
+"""Reading and writing Ion documents (binary or text) with amazon.ion."""
+
+from __future__ import annotations
+
+import io
+from typing import BinaryIO, Union
+
+from amazon.ion import simpleion
+
+from ..errors import IonDocumentError
+
+# Text Ion read with the C extension needs a buffer that fits the longest
+# value; binary Ion has no such limit.
+TEXT_BUFFER_LIMIT = 256 << 20
+_BVM = b"\xe0\x01\x00\xea"
+
+
+def dump(document, fp: BinaryIO, *, binary: bool = True, pretty: bool = False) -> None:
+    """Write a document; pretty text is for people (slower, pure Python)."""
+    if binary:
+        simpleion.dump(document, fp, binary=True)
+        return
+    text = simpleion.dumps(document, binary=False, indent="  " if pretty else None)
+    fp.write(text.encode("utf-8"))
+    fp.write(b"\n")
+
+
+def dumps(document, *, binary: bool = True, pretty: bool = False) -> bytes:
+    buffer = io.BytesIO()
+    dump(document, buffer, binary=binary, pretty=pretty)
+    return buffer.getvalue()
+
+
+def loads(data: Union[bytes, str], *, source: str = "") -> object:
+    """Load one Ion document from bytes (binary or text)."""
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    try:
+        if data[:4] == _BVM:
+            return simpleion.loads(data, single_value=True)
+        return simpleion.load(io.BytesIO(data), single_value=True,
+                              text_buffer_size_limit=TEXT_BUFFER_LIMIT)
+    except Exception as exc:  # amazon.ion raises many kinds
+        hint = ""
+        if "BUFFER_TOO_SMALL" in str(exc) or "LOOKAHEAD" in str(exc):
+            hint = f" (a text value is longer than {TEXT_BUFFER_LIMIT} bytes; use binary Ion)"
+        raise IonDocumentError(f"not a readable Ion document: {exc}{hint}", source=source) from None
+
+
+def load_path(path) -> object:
+    with open(path, "rb") as fp:
+        return loads(fp.read(), source=str(path))

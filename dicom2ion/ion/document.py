@@ -1,0 +1,40 @@
+"""The top level of the Ion document (see SCHEMA.md)."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Optional
+
+from .. import __version__
+from ..dictionary import EDITION, SOURCE_SHA256
+
+SCHEMA_VERSION = "1.0"
+
+
+def build(visitor, *, sha256: str, size: int, source_info: Optional[dict],
+          standard_limit: Optional[int], private_limit: Optional[int]) -> dict:
+    """Assemble the document from a finished IonVisitor."""
+    doc = {"schemaVersion": SCHEMA_VERSION}
+    if source_info:
+        doc["sourceInfo"] = {k: v for k, v in source_info.items() if v is not None}
+    options = {}
+    if standard_limit is not None:
+        options["standardAttributeMaxInlineLength"] = standard_limit
+    if private_limit is not None:
+        options["privateAttributeMaxInlineLength"] = private_limit
+    if standard_limit is None and private_limit is None:
+        options["inlineAll"] = True
+    options["dataDictionary"] = {"description": EDITION, "sha256": SOURCE_SHA256}
+    doc["options"] = options
+    file_info = {"sha256": sha256, "size": size}
+    if visitor.transfer_syntax is not None:
+        file_info["transferSyntaxUID"] = visitor.transfer_syntax
+    if visitor.encoding is not None:
+        file_info["encoding"] = visitor.encoding.name
+    file_info["createdAt"] = datetime.datetime.now(datetime.timezone.utc)
+    file_info["converter"] = {"name": "dicom2ion", "version": __version__}
+    doc["fileInfo"] = file_info
+    doc["dataSet"] = visitor.data_set
+    if visitor.wire:
+        doc["wire"] = visitor.wire
+    return doc

@@ -1,0 +1,388 @@
+"""The Ion document -> events: the inverse of the visitor.
+
+In exact mode the recorded ``wire`` facts restore the original bytes; in
+canonical mode they are ignored and the values alone give a clean file
+(explicit VR little endian for native data, defined lengths, standard
+padding, strings re-encoded in the declared character set).
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import Callable, Dict, Iterable, Iterator, List, Optional
+
+from amazon.ion.simple_types import IonPyNull
+
+from .. import charset
+from ..dictionary import lookup, tag_for_keyword
+from ..errors import IonDocumentError
+from ..events import (
+    UNDEFINED, DataSetStart, DeflateInfo, Element, End, FileMetaStart,
+    Fragment, FragmentsEnd, FragmentsStart, ItemEnd, ItemStart, Preamble,
+    SequenceEnd, SequenceStart, Trailing, ValueChunk,
+)
+from ..p10.syntax import EXPLICIT_LE, Encoding, encoding_for, encoding_from_name
+from ..p10.vr import ALL_VRS, LONG_VRS, SWAP_SIZE, swap_bytes
+from . import values
+from .visitor import dictionary_vr
+
+SPECIFIC_CHARACTER_SET = 0x00080005
+TRANSFER_SYNTAX = 0x00020010
+META_GROUP_LENGTH = 0x00020000
+_BOT = struct.Struct("<L")
+
+# resolve(offset, length, sha256, path) -> chunks of the referenced bytes
+Resolver = Callable[[int, int, str, str], Iterable[bytes]]
+
+
+def tag_of(name: str, path: str) -> int:
+    """Tag of a dataSet field name (keyword or 8 hex digits)."""
+    tag = tag_for_keyword(name)
+    if tag is not None:
+        return tag
+    if len(name) == 8:
+        try:
+            return int(name, 16)
+        except ValueError:
+            pass
+    raise IonDocumentError(f"unknown keyword {name!r} (use a standard keyword or 8 hex digits)",
+                           path)
+
+
+def _annotation(value) -> Optional[str]:
+    anns = getattr(value, "ion_annotations", None)
+    if not anns:
+        return None
+    ann = anns[0]
+    return getattr(ann, "text", ann)
+
+
+def _is_null(value) -> bool:
+    return value is None or isinstance(value, IonPyNull)
+
+
+def _plain(value):
+    """Strip amazon.ion wrapper types down to Python values."""
+    if _is_null(value):
+        return None
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value)
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    if isinstance(value, str):
+        return str(value)
+    return value
+
+
+def _items(struct_value):
+    """(name, value) pairs of a struct, repeated names included."""
+    items = getattr(struct_value, "iteritems", None)
+    if items is not None:
+        return list(items())
+    return list(struct_value.items())
+
+
+def _value_chunks(chunks: Iterable[bytes]) -> Iterator[ValueChunk]:
+    """ValueChunk events, the last one flagged (one chunk of look-ahead)."""
+    previous = None
+    for chunk in chunks:
+        if not chunk:
+            continue
+        if previous is not None:
+            yield ValueChunk(previous, False)
+        previous = chunk
+    yield ValueChunk(previous if previous is not None else b"", True)
+
+
+def _swapped(chunks: Iterable[bytes], unit: int) -> Iterator[bytes]:
+    """Byte-swap a stream of chunks in whole units."""
+    carry = b""
+    for chunk in chunks:
+        data = carry + chunk
+        whole = len(data) - len(data) % unit
+        carry = data[whole:]
+        if whole:
+            yield swap_bytes(data[:whole], unit)
+    if carry:
+        yield carry
+
+
+class IonSource:
+    """Produces writer events for an Ion document (a dict as ``convert``
+    returns it, or the value ``simpleion.load`` gives)."""
+
+    def __init__(self, document, resolve: Resolver, *, canonical: bool = False,
+                 transfer_syntax: Optional[str] = None):
+        if not isinstance(document, dict) and not hasattr(document, "iteritems"):
+            raise IonDocumentError("the document is not an Ion struct")
+        self.document = document
+        self.resolve = resolve
+        self.canonical = canonical
+        self.target_syntax = transfer_syntax
+        wire = document.get("wire") if not canonical else None
+        self.wire = wire if wire is not None and not _is_null(wire) else {}
+        self.elements: Dict[str, dict] = self._section("elements")
+        self.item_facts: Dict[str, dict] = self._section("items")
+        self.orders: Dict[str, list] = self._section("order")
+        self.seq_undefined = self.wire.get("sequenceLength") == "undefined"
+        self.item_undefined = self.wire.get("itemLength") == "undefined"
+        file_info = document.get("fileInfo") or {}
+        self.source_encoding: Optional[Encoding] = None
+        source_enc = file_info.get("encoding") if hasattr(file_info, "get") else None
+        if source_enc:
+            self.source_encoding = encoding_from_name(str(source_enc))
+
+    def _section(self, name: str) -> dict:
+        value = self.wire.get(name)
+        if value is None or _is_null(value):
+            return {}
+        return {str(k): v for k, v in _items(value)}
+
+    # -- the whole file ----------------------------------------------------------
+    def events(self) -> Iterator[object]:
+        doc = self.document
+        data_set = doc.get("dataSet")
+        if data_set is None or _is_null(data_set) or not hasattr(data_set, "items"):
+            raise IonDocumentError("missing dataSet struct", "dataSet")
+        wire = self.wire
+        fields = self._fields(data_set, "dataSet")
+        meta = [f for f in fields if f[0] >> 16 == 0x0002]
+        body = [f for f in fields if f[0] >> 16 != 0x0002]
+        declared = None
+        for tag, _, value, _ in meta:
+            if tag == TRANSFER_SYNTAX and isinstance(_plain(value), str):
+                declared = _plain(value).rstrip("\0 ")
+        if self.canonical:
+            yield Preamble(bytes(128))
+            encoding = encoding_for(declared) or Encoding(False, True)
+            target = self.target_syntax
+            if target is None:
+                native = declared in (None, "1.2.840.10008.1.2", "1.2.840.10008.1.2.2",
+                                      "1.2.840.10008.1.2.1.99", EXPLICIT_LE)
+                target = EXPLICIT_LE if native else declared
+            self._source_little = (self.source_encoding or encoding).little_endian
+            declared = target
+            encoding = encoding_for(target)
+            meta = self._canonical_meta(meta, target)
+        else:
+            preamble = wire.get("preamble", b"\0" * 128) if "preamble" in wire else bytes(128)
+            yield Preamble(None if _is_null(preamble) else bytes(preamble))
+            enc_name = wire.get("encoding")
+            encoding = (encoding_from_name(str(enc_name)) if enc_name
+                        else encoding_for(declared) or Encoding(False, True))
+            self._source_little = encoding.little_endian
+        order = None if self.canonical else self.orders.get("")
+        if meta:
+            meta_enc = wire.get("metaEncoding")
+            meta_encoding = encoding_from_name(str(meta_enc)) if meta_enc else Encoding(True, True)
+            yield FileMetaStart(0, meta_encoding.explicit_vr, meta_encoding.little_endian)
+            yield from self._data_set(meta, "", (), meta_encoding.explicit_vr,
+                                      meta_encoding.little_endian, order, "dataSet")
+        yield DataSetStart(0, declared, encoding.explicit_vr, encoding.little_endian,
+                           encoding.deflated)
+        yield from self._data_set(body, "", (), encoding.explicit_vr, encoding.little_endian,
+                                  order, "dataSet")
+        if not self.canonical:
+            yield from self._trailing(wire.get("trailing"), "wire.trailing")
+        if encoding.deflated:
+            deflate = wire.get("deflate") if not self.canonical else None
+            if deflate is None or _is_null(deflate) or "level" in deflate:
+                level = 6 if deflate is None or _is_null(deflate) else int(deflate["level"])
+                yield DeflateInfo(0, 0, level, 0, "")
+            else:
+                yield DeflateInfo(int(deflate["dataOffset"]), int(deflate["length"]), None, 0,
+                                  str(deflate["sha256"]))
+            if not self.canonical:
+                yield from self._trailing(wire.get("afterDeflate"), "wire.afterDeflate")
+        yield End(0)
+
+    def _trailing(self, value, path: str):
+        if value is None or _is_null(value):
+            return
+        if isinstance(value, (bytes, bytearray)):
+            yield Trailing(0, bytes(value))
+            return
+        yield Trailing(0, None)
+        yield from self._chunks(value, path, None)
+
+    def _canonical_meta(self, meta: list, target: str) -> list:
+        """Meta elements with the transfer syntax and group length made right."""
+        out = []
+        for tag, vr, value, path in meta:
+            if tag == TRANSFER_SYNTAX:
+                value = target
+            if tag != META_GROUP_LENGTH:
+                out.append((tag, vr, value, path))
+        size = 0
+        for tag, vr, value, path in out:
+            data = self._primitive_bytes(tag, vr, value, None, True, (), path)
+            size += (12 if vr in LONG_VRS else 8) + len(data)
+        out.append((META_GROUP_LENGTH, "UL", size, "dataSet.FileMetaInformationGroupLength"))
+        return out
+
+    # -- data sets -------------------------------------------------------------------
+    def _fields(self, struct_value, path: str) -> list:
+        """[(tag, vr, value, path)] of a data set struct."""
+        out = []
+        for name, value in _items(struct_value):
+            name = str(name)
+            fpath = f"{path}.{name}"
+            tag = tag_of(name, fpath)
+            vr = _annotation(value)
+            if vr is None:
+                vr = dictionary_vr(tag)
+                if vr is None:
+                    if isinstance(value, list):
+                        vr = "SQ"
+                    elif hasattr(value, "get") and value.get("encapsulatedPixelData"):
+                        vr = "OB"
+                    else:
+                        entry = lookup(tag)
+                        if entry is None or not entry.vr:
+                            raise IonDocumentError(
+                                f"no VR known for tag {tag:08X}: add a VR annotation "
+                                "(for example LO::\"text\")", fpath)
+                        vr = entry.vr
+            elif vr not in ALL_VRS:
+                raise IonDocumentError(f"unknown VR annotation {vr!r}", fpath)
+            out.append((tag, vr, value, fpath))
+        return out
+
+    def _data_set(self, fields: list, prefix: str, charsets: tuple, explicit: bool,
+                  little: bool, order: Optional[list], path: str):
+        for tag, vr, value, fpath in fields:
+            if tag == SPECIFIC_CHARACTER_SET:
+                text = _plain(value)
+                charsets = charset.parse_charsets(text if isinstance(text, str) else None)
+        if order is not None:
+            fields = self._ordered(fields, order, path)
+        else:
+            fields = sorted(fields, key=lambda f: f[0])
+        counts: Dict[int, int] = {}
+        duplicated = {t for t in (f[0] for f in fields) if sum(1 for g in fields if g[0] == t) > 1} \
+            if len({f[0] for f in fields}) != len(fields) else set()
+        for tag, vr, value, fpath in fields:
+            key = prefix + "%08X" % tag
+            if tag in duplicated:
+                counts[tag] = counts.get(tag, 0) + 1
+                if counts[tag] > 1:
+                    key = f"{key}#{counts[tag]}"
+            facts = self.elements.get(key)
+            yield from self._element(tag, vr, value, key, facts, charsets, explicit, little, fpath)
+
+    @staticmethod
+    def _ordered(fields: list, order, path: str) -> list:
+        by_tag: Dict[int, list] = {}
+        for f in fields:
+            by_tag.setdefault(f[0], []).append(f)
+        out = []
+        for hex_tag in order:
+            queue = by_tag.get(int(str(hex_tag), 16))
+            if queue:
+                out.append(queue.pop(0))
+        rest = [f for q in by_tag.values() for f in q]
+        return out + sorted(rest, key=lambda f: f[0])
+
+    def _element(self, tag, vr, value, key, facts, charsets, explicit, little, path):
+        facts = facts or {}
+        raw_vr = facts.get("vr")
+        raw_vr = bytes(raw_vr) if raw_vr is not None else None
+        reserved = int(facts.get("reserved", 0))
+        if isinstance(value, list):
+            yield from self._sequence(tag, vr, value, key, facts, charsets, explicit, little,
+                                      raw_vr, reserved, path)
+            return
+        if not _is_null(value) and hasattr(value, "get") and not isinstance(value, (str, bytes)):
+            if value.get("encapsulatedPixelData"):
+                yield from self._fragments(tag, vr, value, key, facts, raw_vr, reserved, path)
+                return
+            if "dataOffset" in value and "sha256" in value:
+                length = int(value["length"])
+                if vr in ("SQ",):
+                    raise IonDocumentError("a sequence cannot be a bulk reference", path)
+                yield Element(tag, vr, length, 0, None if length else b"", raw_vr, reserved)
+                if length:
+                    yield from self._chunks(value, path, vr)
+                return
+            raise IonDocumentError("a struct value must be a bulk reference "
+                                   "{dataOffset, length, sha256} or encapsulated pixel data", path)
+        data = self._primitive_bytes(tag, vr, value, facts, little, charsets, path)
+        yield Element(tag, vr, len(data), 0, data, raw_vr, reserved)
+
+    def _primitive_bytes(self, tag, vr, value, facts, little, charsets, path) -> bytes:
+        try:
+            return values.apply_wire(vr, _plain(value), facts, little, charsets)
+        except (TypeError, ValueError) as exc:
+            raise IonDocumentError(f"value does not fit VR {vr}: {exc}", path) from None
+
+    def _chunks(self, ref, path: str, vr: Optional[str]):
+        try:
+            offset, length, sha = int(ref["dataOffset"]), int(ref["length"]), str(ref["sha256"])
+        except (KeyError, TypeError, ValueError):
+            raise IonDocumentError("broken bulk reference (needs dataOffset, length, sha256)",
+                                   path) from None
+        chunks = self.resolve(offset, length, sha, path)
+        unit = SWAP_SIZE.get(vr) if vr else None
+        if self.canonical and unit and self._source_little is False:
+            chunks = _swapped(chunks, unit)
+        yield from _value_chunks(chunks)
+
+    # -- sequences -----------------------------------------------------------------
+    def _sequence(self, tag, vr, items, key, facts, charsets, explicit, little, raw_vr,
+                  reserved, path):
+        undefined = facts.get("undefinedLength", self.seq_undefined)
+        if vr == "UN" and not self.canonical:
+            undefined = True
+        if self.canonical:
+            undefined = vr == "UN"
+        length = UNDEFINED if undefined else facts.get("length")
+        yield SequenceStart(tag, vr, None if length is None else int(length), 0, raw_vr, reserved)
+        inner_explicit, inner_little = explicit, little
+        if vr == "UN" and undefined:
+            inner_explicit, inner_little = False, True
+        for index, item in enumerate(items):
+            ipath = f"{path}[{index}]"
+            if not hasattr(item, "items") or _is_null(item):
+                raise IonDocumentError("a sequence item must be a struct", ipath)
+            ikey = f"{key}/{index}"
+            ifacts = self.item_facts.get(ikey) or {}
+            iundef = False if self.canonical else ifacts.get("undefinedLength", self.item_undefined)
+            ilength = UNDEFINED if iundef else ifacts.get("length")
+            yield ItemStart(0, None if ilength is None else int(ilength))
+            fields = self._fields(item, ipath)
+            order = None if self.canonical else self.orders.get(ikey)
+            yield from self._data_set(fields, ikey + "/", charsets, inner_explicit, inner_little,
+                                      order, ipath)
+            yield ItemEnd(0, bool(iundef), int(ifacts.get("delimiterLength", 0)))
+        yield SequenceEnd(0, bool(undefined), int(facts.get("delimiterLength", 0)))
+
+    def _fragments(self, tag, vr, value, key, facts, raw_vr, reserved, path):
+        yield FragmentsStart(tag, vr, 0, raw_vr, reserved)
+        if not facts.get("noOffsetTable"):
+            table = value.get("basicOffsetTable")
+            if table is None or _is_null(table):
+                bot = b""
+            elif isinstance(table, (bytes, bytearray)):
+                bot = bytes(table)
+            else:
+                try:
+                    bot = b"".join(_BOT.pack(int(x)) for x in table)
+                except (TypeError, ValueError, struct.error):
+                    raise IonDocumentError("basicOffsetTable must be a list of offsets",
+                                           path + ".basicOffsetTable") from None
+            yield Fragment(0, len(bot), bot)
+        fragments = value.get("fragments") or []
+        for index, frag in enumerate(fragments):
+            fpath = f"{path}.fragments[{index}]"
+            try:
+                position, length, sha = int(frag["position"]), int(frag["length"]), str(frag["sha256"])
+            except (KeyError, TypeError, ValueError):
+                raise IonDocumentError("a fragment needs position, length and sha256", fpath) from None
+            yield Fragment(0, length, None if length else b"")
+            if length:
+                yield from _value_chunks(self.resolve(position, length, sha, fpath))
+        yield FragmentsEnd(0, int(facts.get("delimiterLength", 0)))

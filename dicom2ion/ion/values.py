@@ -1,0 +1,132 @@
+"""Element values <-> Ion values, one VR at a time.
+
+``decode`` gives the Ion value of a value's bytes and, when the canonical
+encoding of that Ion value would not give the same bytes back, the wire
+facts needed to restore them (``{"pad": ...}`` or ``{"raw": ...}``).
+``encode`` is the canonical encoder. Blobs hold little endian bytes; the
+caller swaps for big endian files.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import Optional, Tuple
+
+from .. import charset
+from ..p10.vr import CHARSET_VRS, NUMBER_FORMATS, SWAP_SIZE, TEXT_VRS, swap_bytes
+
+_LE = {vr: struct.Struct("<" + fmt) for vr, (fmt, _) in NUMBER_FORMATS.items()}
+_BE = {vr: struct.Struct(">" + fmt) for vr, (fmt, _) in NUMBER_FORMATS.items()}
+_AT_LE = struct.Struct("<HH")
+_AT_BE = struct.Struct(">HH")
+_PAD_CHARS = b" \x00"
+
+
+def _decode_text(data: bytes, vr: str, charsets: tuple) -> str:
+    if vr in CHARSET_VRS and charsets:
+        return charset.decode(data, charsets, vr)
+    if data.isascii():
+        return data.decode("ascii")
+    return charset.decode(data, (), vr)
+
+
+def _encode_text(text: str, vr: str, charsets: tuple) -> bytes:
+    if vr in CHARSET_VRS:
+        return charset.encode(text, charsets, vr)
+    return text.encode("ascii")
+
+
+def pad_byte(vr: str) -> bytes:
+    return b"\x00" if vr == "UI" else b" "
+
+
+def decode(vr: str, data: bytes, little: bool, charsets: tuple) -> Tuple[object, Optional[dict]]:
+    """(Ion value, wire facts or None) for the value bytes of a primitive element."""
+    if not data:
+        return None, None
+    if vr in TEXT_VRS:
+        text = _decode_text(data, vr, charsets).rstrip(" \x00")
+        try:
+            core = _encode_text(text, vr, charsets)
+        except ValueError:
+            return text, {"raw": data}
+        canonical = core + pad_byte(vr) if len(core) % 2 else core
+        if canonical == data:
+            return text, None
+        if data.startswith(core) and not data[len(core):].strip(_PAD_CHARS):
+            return text, {"pad": data[len(core):].decode("ascii")}
+        return text, {"raw": data}
+    fmt = _LE.get(vr)
+    if fmt is not None:
+        if len(data) == fmt.size:
+            value = (fmt if little else _BE[vr]).unpack(data)[0]
+            if vr in ("FL", "FD") and (fmt if little else _BE[vr]).pack(value) != data:
+                return value, {"raw": data}
+            return value, None
+        return (data if little else swap_bytes(data, fmt.size)), None
+    if vr == "AT":
+        if len(data) % 4:
+            return (data if little else swap_bytes(data, 2)), None
+        at = _AT_LE if little else _AT_BE
+        return "\\".join("%04X%04X" % at.unpack_from(data, i) for i in range(0, len(data), 4)), None
+    unit = SWAP_SIZE.get(vr)
+    if unit and not little:
+        return swap_bytes(data, unit), None
+    return data, None
+
+
+def encode(vr: str, value, little: bool, charsets: tuple) -> bytes:
+    """Canonical bytes of an Ion value (padded to even length for text).
+
+    Raises ValueError or TypeError when the value does not fit the VR.
+    """
+    if value is None:
+        return b""
+    if isinstance(value, (bytes, bytearray)):
+        value = bytes(value)
+        unit = SWAP_SIZE.get(vr)
+        return value if little or not unit else swap_bytes(value, unit)
+    if vr in TEXT_VRS:
+        if not isinstance(value, str):
+            raise TypeError(f"VR {vr} needs a string, got {type(value).__name__}")
+        data = _encode_text(value, vr, charsets)
+        return data + pad_byte(vr) if len(data) % 2 else data
+    fmt = _LE.get(vr)
+    if fmt is not None:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise TypeError(f"VR {vr} needs a number, got {type(value).__name__}")
+        if vr not in ("FL", "FD"):
+            if isinstance(value, float):
+                if not value.is_integer():
+                    raise TypeError(f"VR {vr} needs an integer, got {value!r}")
+                value = int(value)
+        try:
+            return (fmt if little else _BE[vr]).pack(value)
+        except (struct.error, OverflowError) as exc:
+            raise ValueError(f"{value!r} does not fit VR {vr}: {exc}") from None
+    if vr == "AT":
+        if not isinstance(value, str):
+            raise TypeError(f"VR AT needs a string of GGGGEEEE tags, got {type(value).__name__}")
+        at = _AT_LE if little else _AT_BE
+        out = []
+        for part in value.split("\\"):
+            if len(part) != 8:
+                raise ValueError(f"AT value {part!r} is not 8 hex digits")
+            tag = int(part, 16)
+            out.append(at.pack(tag >> 16, tag & 0xFFFF))
+        return b"".join(out)
+    raise TypeError(f"VR {vr} needs bytes (a blob), got {type(value).__name__}")
+
+
+def apply_wire(vr: str, value, facts: Optional[dict], little: bool, charsets: tuple) -> bytes:
+    """Bytes of a value, honouring recorded wire facts (raw bytes or padding)."""
+    if facts:
+        raw = facts.get("raw")
+        if raw is not None:
+            return bytes(raw)
+        pad = facts.get("pad")
+        if pad is not None:
+            if not isinstance(value, str):
+                raise TypeError("padding is recorded for a value that is not a string")
+            return _encode_text(value, vr, charsets) + str(pad).encode("ascii")
+    return encode(vr, value, little, charsets)

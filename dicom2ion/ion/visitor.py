@@ -1,0 +1,548 @@
+"""Events -> the Ion document's ``dataSet`` and ``wire`` sections.
+
+The visitor keeps values as Ion wants them (keyword = value, VRs as
+annotations only where the dictionary does not settle them) and records in
+``wire`` every fact the canonical writer would not reproduce by itself.
+See SCHEMA.md.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from typing import Callable, Dict, List, Optional
+
+from amazon.ion.core import IonType
+from amazon.ion.simple_types import (
+    IonPyBytes, IonPyDict, IonPyFloat, IonPyInt, IonPyList, IonPyNull, IonPyText,
+)
+
+from .. import charset
+from ..dictionary import keyword_for, lookup
+from ..events import (
+    UNDEFINED, DataSetStart, DeflateInfo, Element, End, FileMetaStart,
+    Fragment, FragmentsEnd, FragmentsStart, ItemEnd, ItemStart, Preamble,
+    SequenceEnd, SequenceStart, Trailing, ValueChunk,
+)
+from ..p10.syntax import Encoding, encoding_for
+from ..p10.vr import LONG_VRS
+from . import values
+from .order import sort_key
+
+SPECIFIC_CHARACTER_SET = 0x00080005
+NUMBER_OF_FRAMES = 0x00280008
+PIXEL_DATA = 0x7FE00010
+_ITEM_HEADER = struct.Struct("<HHL")
+_BOT = struct.Struct("<L")
+
+# tag -> the single VR the dictionary gives, or None (multi-VR, no VR, unknown)
+_SINGLE_VR: Dict[int, Optional[str]] = {}
+
+
+def dictionary_vr(tag: int) -> Optional[str]:
+    """The VR that the dictionary settles for a standard tag, else None."""
+    try:
+        return _SINGLE_VR[tag]
+    except KeyError:
+        pass
+    entry = lookup(tag)
+    vr = entry.vr if entry is not None and len(entry.vrs) == 1 else None
+    if not tag & 0x10000:
+        _SINGLE_VR[tag] = vr
+    return vr
+
+
+def field_name(tag: int) -> str:
+    """Keyword of a standard tag, else 8 hex digits."""
+    return keyword_for(tag) or "%08X" % tag
+
+
+def annotate(value, vr: str):
+    """An Ion value carrying its VR as annotation."""
+    ann = (vr,)
+    if value is None:
+        return IonPyNull.from_value(IonType.NULL, None, ann)
+    if isinstance(value, str):
+        return IonPyText.from_value(IonType.STRING, value, ann)
+    if isinstance(value, bool):
+        return IonPyInt.from_value(IonType.BOOL, value, ann)
+    if isinstance(value, int):
+        return IonPyInt.from_value(IonType.INT, value, ann)
+    if isinstance(value, float):
+        return IonPyFloat.from_value(IonType.FLOAT, value, ann)
+    if isinstance(value, (bytes, bytearray)):
+        return IonPyBytes.from_value(IonType.BLOB, bytes(value), ann)
+    if isinstance(value, list):
+        return IonPyList.from_value(IonType.LIST, value, ann)
+    if isinstance(value, dict):
+        return IonPyDict.from_value(IonType.STRUCT, value, ann)
+    raise TypeError(type(value))
+
+
+def header_size(explicit: bool, vr: str, raw_vr: Optional[bytes]) -> int:
+    if not explicit:
+        return 8
+    return 12 if raw_vr is not None or vr in LONG_VRS else 8
+
+
+class _DataSet:
+    """Elements of the top-level data set or of one item."""
+
+    __slots__ = ("fields", "prefix", "charsets", "explicit", "little", "tags", "in_order",
+                 "frames", "seen")
+
+    def __init__(self, prefix: str, charsets: tuple, explicit: bool, little: bool):
+        self.fields: list = []        # (sort key, name, value)
+        self.prefix = prefix          # wire path of this data set + "/" (or "")
+        self.charsets = charsets
+        self.explicit = explicit
+        self.little = little
+        self.tags: List[int] = []
+        self.in_order = True
+        self.frames: Optional[int] = None
+        self.seen: Optional[dict] = None
+
+    def key(self, tag: int) -> str:
+        """Wire path of an element of this data set (repeated tags get #n)."""
+        base = self.prefix + "%08X" % tag
+        seen = self.seen
+        if seen and tag in seen and seen[tag] > 1:
+            count = sum(1 for t in self.tags if t == tag)
+            return f"{base}#{count}"
+        return base
+
+    def note(self, tag: int) -> None:
+        tags = self.tags
+        if tags and tag <= tags[-1]:
+            self.in_order = False
+            if tag in tags:
+                if self.seen is None:
+                    self.seen = {}
+                self.seen[tag] = self.seen.get(tag, 1) + 1
+        tags.append(tag)
+
+
+class _Sequence:
+    __slots__ = ("tag", "vr", "key", "length", "offset", "header", "items", "explicit",
+                 "little", "parent", "annotated", "item_start")
+
+    def __init__(self, tag, vr, key, length, offset, header, explicit, little, parent, annotated):
+        self.tag = tag
+        self.vr = vr
+        self.key = key
+        self.length = length
+        self.offset = offset
+        self.header = header
+        self.items: list = []
+        self.explicit = explicit
+        self.little = little
+        self.parent = parent
+        self.annotated = annotated
+        self.item_start = None  # (offset, length) of the open item
+
+
+class _Fragments:
+    __slots__ = ("tag", "vr", "key", "offset", "data_offset", "parent", "hash", "bot",
+                 "fragments", "first", "current", "annotated", "length")
+
+    def __init__(self, tag, vr, key, offset, data_offset, parent, annotated):
+        self.tag = tag
+        self.vr = vr
+        self.key = key
+        self.offset = offset
+        self.data_offset = data_offset
+        self.parent = parent
+        self.annotated = annotated
+        self.hash = hashlib.sha256()
+        self.bot = None
+        self.fragments: list = []
+        self.first = None       # offset of the first fragment item (after the BOT)
+        self.current = None     # [fragment dict, hasher] while chunks arrive
+        self.length = 0
+
+
+class BulkSink:
+    """Receives every referenced value (to store it by its sha256)."""
+
+    def store(self, sha256: str, data: bytes) -> None:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def begin(self) -> object:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def write(self, handle, data: bytes) -> None:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def finish(self, handle, sha256: str) -> None:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+class IonVisitor:
+    """Consumes reader events; ``data_set`` and ``wire`` hold the result
+    after the ``End`` event."""
+
+    def __init__(self, *, standard_limit: Optional[int] = 256, private_limit: Optional[int] = 256,
+                 bulk_sink: Optional[BulkSink] = None):
+        self.standard_limit = standard_limit
+        self.private_limit = private_limit
+        self.bulk_sink = bulk_sink
+        self.data_set: Optional[dict] = None
+        self.wire: dict = {}
+        self.transfer_syntax: Optional[str] = None
+        self.encoding: Optional[Encoding] = None
+        self._stack: list = []
+        self._elements: Dict[str, dict] = {}
+        self._items: Dict[str, dict] = {}
+        self._orders: Dict[str, list] = {}
+        self._seq_lengths: list = []   # (key, undefined)
+        self._item_lengths: list = []  # (key, undefined)
+        self._pending = None           # value arriving in chunks
+        self._trailing = None
+        self._dispatch: Dict[type, Callable] = {
+            Element: self._element, ValueChunk: self._chunk, SequenceStart: self._sequence_start,
+            ItemStart: self._item_start, ItemEnd: self._item_end, SequenceEnd: self._sequence_end,
+            FragmentsStart: self._fragments_start, Fragment: self._fragment,
+            FragmentsEnd: self._fragments_end, Preamble: self._preamble,
+            FileMetaStart: self._meta_start, DataSetStart: self._data_set_start,
+            Trailing: self._trailing_start, DeflateInfo: self._deflate, End: self._end,
+        }
+
+    def visit(self, event) -> None:
+        self._dispatch[type(event)](event)
+
+    # -- facts ----------------------------------------------------------------
+    def _fact(self, key: str, name: str, value) -> None:
+        self._elements.setdefault(key, {})[name] = value
+
+    def _limit(self, tag: int) -> Optional[int]:
+        return self.private_limit if tag & 0x10000 else self.standard_limit
+
+    def _add(self, ds: _DataSet, tag: int, vr: str, value, force_vr: bool = False) -> None:
+        if force_vr or tag & 0x10000 or vr != dictionary_vr(tag):
+            value = annotate(value, vr)
+        ds.fields.append((sort_key(tag), field_name(tag), value))
+
+    # -- top level --------------------------------------------------------------
+    def _preamble(self, event: Preamble) -> None:
+        if event.data is None:
+            self.wire["preamble"] = None
+        elif event.data.count(0) != len(event.data):
+            self.wire["preamble"] = event.data
+
+    def _meta_start(self, event: FileMetaStart) -> None:
+        if not event.explicit_vr or not event.little_endian:
+            self.wire["metaEncoding"] = Encoding(event.explicit_vr, event.little_endian).name
+        if not self._stack:
+            self._stack.append(_DataSet("", (), event.explicit_vr, event.little_endian))
+
+    def _data_set_start(self, event: DataSetStart) -> None:
+        self.transfer_syntax = event.transfer_syntax
+        self.encoding = Encoding(event.explicit_vr, event.little_endian, event.deflated)
+        if encoding_for(event.transfer_syntax) != self.encoding:
+            self.wire["encoding"] = self.encoding.name
+        if self._stack:
+            top = self._stack[0]
+            top.explicit, top.little = event.explicit_vr, event.little_endian
+        else:
+            self._stack.append(_DataSet("", (), event.explicit_vr, event.little_endian))
+
+    # -- primitive values ---------------------------------------------------------
+    def _element(self, event: Element) -> None:
+        ds = self._stack[-1]
+        tag = event.tag
+        ds.note(tag)
+        vr = event.vr
+        if event.raw_vr is not None or event.reserved:
+            key = ds.key(tag)
+            if event.raw_vr is not None:
+                self._fact(key, "vr", event.raw_vr)
+            if event.reserved:
+                self._fact(key, "reserved", event.reserved)
+        data = event.value
+        if data is None:
+            self._pending = (ds, tag, vr, event.offset + header_size(ds.explicit, vr, event.raw_vr),
+                             event.length, hashlib.sha256(), [] if self._limit(tag) is None else None,
+                             self.bulk_sink.begin() if self.bulk_sink else None)
+            return
+        limit = self._limit(tag)
+        if limit is not None and len(data) > limit:
+            sha = hashlib.sha256(data).hexdigest()
+            if self.bulk_sink is not None:
+                self.bulk_sink.store(sha, data)
+            offset = event.offset + header_size(ds.explicit, vr, event.raw_vr)
+            self._add(ds, tag, vr, {"dataOffset": offset, "length": len(data), "sha256": sha})
+            return
+        value, facts = values.decode(vr, data, ds.little, ds.charsets)
+        if facts:
+            key = ds.key(tag)
+            for name, fact in facts.items():
+                self._fact(key, name, fact)
+        if tag == SPECIFIC_CHARACTER_SET:
+            ds.charsets = charset.parse_charsets(value if isinstance(value, str) else None)
+        elif tag == NUMBER_OF_FRAMES and isinstance(value, str):
+            try:
+                ds.frames = int(value)
+            except ValueError:
+                pass
+        self._add(ds, tag, vr, value)
+
+    def _chunk(self, event: ValueChunk) -> None:
+        pending = self._pending
+        if isinstance(pending, _Fragments):
+            self._fragment_chunk(pending, event)
+            return
+        if pending is None:
+            if self._trailing is None:
+                raise ValueError("value chunk without a value")
+            self._trailing.append(event.data)
+            if event.last:
+                self.wire[self._trailing_field] = b"".join(self._trailing)
+                self._trailing = None
+            return
+        ds, tag, vr, offset, length, hasher, chunks, handle = pending
+        hasher.update(event.data)
+        if chunks is not None:
+            chunks.append(event.data)
+        if handle is not None:
+            self.bulk_sink.write(handle, event.data)
+        if not event.last:
+            return
+        self._pending = None
+        sha = hasher.hexdigest()
+        if handle is not None:
+            self.bulk_sink.finish(handle, sha)
+        if chunks is not None:
+            value, facts = values.decode(vr, b"".join(chunks), ds.little, ds.charsets)
+            if facts:
+                for name, fact in facts.items():
+                    self._fact(ds.key(tag), name, fact)
+            self._add(ds, tag, vr, value)
+        else:
+            self._add(ds, tag, vr, {"dataOffset": offset, "length": length, "sha256": sha})
+
+    # -- sequences -------------------------------------------------------------
+    def _sequence_start(self, event: SequenceStart) -> None:
+        ds = self._stack[-1]
+        tag = event.tag
+        ds.note(tag)
+        key = ds.key(tag)
+        if event.raw_vr is not None:
+            self._fact(key, "vr", event.raw_vr)
+        if event.reserved:
+            self._fact(key, "reserved", event.reserved)
+        explicit = ds.explicit
+        little = ds.little
+        if event.vr == "UN" and event.length == UNDEFINED:
+            explicit, little = False, True
+        header = header_size(ds.explicit, event.vr, event.raw_vr)
+        annotated = bool(tag & 0x10000) or event.vr != dictionary_vr(tag)
+        self._stack.append(_Sequence(tag, event.vr, key, event.length, event.offset, header,
+                                     explicit, little, ds, annotated))
+        self._seq_lengths.append((key, event.length == UNDEFINED))
+
+    def _item_start(self, event: ItemStart) -> None:
+        seq = self._stack[-1]
+        index = len(seq.items)
+        seq.item_start = (event.offset, event.length)
+        item_key = f"{seq.key}/{index}"
+        self._item_lengths.append((item_key, event.length == UNDEFINED))
+        self._stack.append(_DataSet(item_key + "/", seq.parent.charsets, seq.explicit, seq.little))
+
+    def _item_end(self, event: ItemEnd) -> None:
+        ds = self._stack.pop()
+        seq = self._stack[-1]
+        item_key = ds.prefix[:-1]
+        start, length = seq.item_start
+        if length != UNDEFINED and event.offset - start - 8 != length:
+            self._items.setdefault(item_key, {})["length"] = length
+        if event.length:
+            self._items.setdefault(item_key, {})["delimiterLength"] = event.length
+        self._finish_data_set(ds)
+        seq.items.append(self._struct(ds))
+
+    def _sequence_end(self, event: SequenceEnd) -> None:
+        seq = self._stack.pop()
+        if seq.length != UNDEFINED and event.offset - seq.offset - seq.header != seq.length:
+            self._fact(seq.key, "length", seq.length)
+        if event.length:
+            self._fact(seq.key, "delimiterLength", event.length)
+        value = seq.items
+        ds = seq.parent
+        self._add(ds, seq.tag, seq.vr, value, force_vr=seq.annotated)
+
+    # -- encapsulated pixel data ---------------------------------------------------
+    def _fragments_start(self, event: FragmentsStart) -> None:
+        ds = self._stack[-1]
+        tag = event.tag
+        ds.note(tag)
+        key = ds.key(tag)
+        if event.raw_vr is not None:
+            self._fact(key, "vr", event.raw_vr)
+        if event.reserved:
+            self._fact(key, "reserved", event.reserved)
+        annotated = bool(tag & 0x10000) or not (
+            event.vr == "OB" or (event.vr == dictionary_vr(tag)))
+        data_offset = event.offset + header_size(ds.explicit, event.vr, event.raw_vr)
+        frag = _Fragments(tag, event.vr, key, event.offset, data_offset, ds, annotated)
+        self._stack.append(frag)
+
+    def _fragment(self, event: Fragment) -> None:
+        frag = self._stack[-1]
+        header = _ITEM_HEADER.pack(0xFFFE, 0xE000, event.length)
+        frag.hash.update(header)
+        frag.length += 8 + event.length
+        if frag.bot is None:
+            if event.value is None:
+                frag.current = [None, []]
+                self._pending = frag
+                return
+            frag.bot = event.value
+            frag.hash.update(event.value)
+            return
+        if frag.first is None:
+            frag.first = event.offset
+        record = {"offset": event.offset - frag.first, "position": event.offset + 8,
+                  "length": event.length}
+        if event.value is not None:
+            frag.hash.update(event.value)
+            sha = hashlib.sha256(event.value).hexdigest()
+            if self.bulk_sink is not None:
+                self.bulk_sink.store(sha, event.value)
+            record["sha256"] = sha
+            frag.fragments.append(record)
+            return
+        handle = self.bulk_sink.begin() if self.bulk_sink else None
+        frag.current = [record, hashlib.sha256(), handle]
+        self._pending = frag
+
+    def _fragment_chunk(self, frag: _Fragments, event: ValueChunk) -> None:
+        frag.hash.update(event.data)
+        current = frag.current
+        if current[0] is None:           # a long basic offset table
+            current[1].append(event.data)
+            if event.last:
+                frag.bot = b"".join(current[1])
+                frag.current = None
+                self._pending = None
+            return
+        record, hasher, handle = current
+        hasher.update(event.data)
+        if handle is not None:
+            self.bulk_sink.write(handle, event.data)
+        if event.last:
+            record["sha256"] = hasher.hexdigest()
+            if handle is not None:
+                self.bulk_sink.finish(handle, record["sha256"])
+            frag.fragments.append(record)
+            frag.current = None
+            self._pending = None
+
+    def _fragments_end(self, event: FragmentsEnd) -> None:
+        frag = self._stack.pop()
+        frag.hash.update(_ITEM_HEADER.pack(0xFFFE, 0xE0DD, event.length))
+        frag.length += 8
+        if event.length:
+            self._fact(frag.key, "delimiterLength", event.length)
+        bot = frag.bot if frag.bot is not None else b""
+        if frag.bot is None:
+            self._fact(frag.key, "noOffsetTable", True)
+        if len(bot) % 4:
+            table = bot
+        else:
+            table = [_BOT.unpack_from(bot, i)[0] for i in range(0, len(bot), 4)]
+        value = {
+            "dataOffset": frag.data_offset,
+            "length": frag.length,
+            "sha256": frag.hash.hexdigest(),
+            "encapsulatedPixelData": True,
+            "basicOffsetTable": table,
+            "fragments": frag.fragments,
+        }
+        frames = _frames(table if isinstance(table, list) else None, frag.fragments,
+                         frag.parent.frames)
+        if frames is not None:
+            value["frames"] = frames
+        self._add(frag.parent, frag.tag, frag.vr, value, force_vr=frag.annotated)
+
+    # -- the end -----------------------------------------------------------------
+    def _trailing_start(self, event: Trailing) -> None:
+        field = "afterDeflate" if "deflate" in self.wire else "trailing"
+        if event.value is not None:
+            self.wire[field] = event.value
+        else:
+            self._trailing = []
+            self._trailing_field = field
+
+    def _deflate(self, event: DeflateInfo) -> None:
+        deflate = {"dataOffset": event.offset, "length": event.length, "sha256": event.sha256}
+        if event.level is not None:
+            deflate["level"] = event.level
+        self.wire["deflate"] = deflate
+
+    def _end(self, event: End) -> None:
+        ds = self._stack.pop()
+        self._finish_data_set(ds)
+        self.data_set = self._struct(ds)
+        wire = self.wire
+        seq_default = _majority(self._seq_lengths)
+        item_default = _majority(self._item_lengths)
+        if seq_default:
+            wire["sequenceLength"] = "undefined"
+        if item_default:
+            wire["itemLength"] = "undefined"
+        for key, undefined in self._seq_lengths:
+            if undefined != seq_default:
+                self._fact(key, "undefinedLength", undefined)
+        for key, undefined in self._item_lengths:
+            if undefined != item_default:
+                self._items.setdefault(key, {})["undefinedLength"] = undefined
+        if self._elements:
+            wire["elements"] = self._elements
+        if self._items:
+            wire["items"] = self._items
+        if self._orders:
+            wire["order"] = self._orders
+
+    def _finish_data_set(self, ds: _DataSet) -> None:
+        if not ds.in_order:
+            self._orders[ds.prefix[:-1]] = ["%08X" % t for t in ds.tags]
+
+    @staticmethod
+    def _struct(ds: _DataSet):
+        fields = ds.fields
+        fields.sort(key=lambda f: f[0])
+        if ds.seen:
+            out = IonPyDict()
+            for _, name, value in fields:
+                out.add_item(name, value)
+            return out
+        return {name: value for _, name, value in fields}
+
+
+def _majority(records: list) -> bool:
+    """True when most sequences (or items) had undefined length."""
+    undefined = sum(1 for _, u in records if u)
+    return undefined * 2 > len(records)
+
+
+def _frames(table: Optional[list], fragments: list, number_of_frames: Optional[int]):
+    """Which fragments make each frame: [[first fragment index, count], ...]."""
+    count = len(fragments)
+    if not count:
+        return None
+    if table:
+        starts = {f["offset"]: i for i, f in enumerate(fragments)}
+        firsts = []
+        for offset in table:
+            if offset not in starts:
+                return None
+            firsts.append(starts[offset])
+        if firsts != sorted(firsts) or firsts[0] != 0:
+            return None
+        bounds = firsts + [count]
+        return [[bounds[i], bounds[i + 1] - bounds[i]] for i in range(len(firsts))]
+    if number_of_frames == 1 or (number_of_frames is None and count == 1):
+        return [[0, count]]
+    if number_of_frames == count:
+        return [[i, 1] for i in range(count)]
+    return None
