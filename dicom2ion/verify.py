@@ -1,0 +1,164 @@
+"""Round-trip verification: P10 -> Ion -> P10, compared byte for byte,
+with differences classified by kind, tag path and byte offset."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from itertools import zip_longest
+from typing import Iterable, List, Optional
+
+from amazon.ion.equivalence import ion_equals
+
+from .convert import convert, to_dicom
+from .errors import Dicom2IonError, format_tag
+from .events import (
+    UNDEFINED, Element, FileMetaStart, FragmentsEnd, FragmentsStart, ItemEnd, ItemStart,
+    Preamble, SequenceEnd, SequenceStart, Trailing, DeflateInfo, DataSetStart,
+)
+from .ion import codec
+from .p10.source import iter_events
+from .p10.vr import CHARSET_VRS
+
+KINDS = ("value", "VR", "length form", "length", "padding", "order", "charset bytes",
+         "preamble", "meta", "trailing bytes", "deflate", "encoding", "structure")
+
+
+def _without_offset(event):
+    if hasattr(event, "offset"):
+        return event._replace(offset=0)
+    return event
+
+
+def diff_events(original: Iterable, rebuilt: Iterable, limit: int = 20) -> List[dict]:
+    """Classified differences between two event streams (at most ``limit``)."""
+    diffs: List[dict] = []
+    path: List[int] = []
+    in_meta = False
+    for a, b in zip_longest(original, rebuilt):
+        ta = type(a)
+        if ta is FileMetaStart:
+            in_meta = True
+        elif ta is DataSetStart:
+            in_meta = False
+        if a is not None and b is not None and _without_offset(a) == _without_offset(b):
+            _track(path, a)
+            continue
+        kind, detail = _classify(a, b, in_meta)
+        where = a if a is not None else b
+        tag = getattr(where, "tag", None)
+        tags = path + ([tag] if tag is not None and ta not in (SequenceEnd,) else [])
+        diffs.append({
+            "kind": kind,
+            "path": "/".join(format_tag(t) for t in tags),
+            "offset": getattr(a, "offset", None) if a is not None else None,
+            "detail": detail,
+        })
+        if len(diffs) >= limit or kind == "structure":
+            break
+        if a is not None:
+            _track(path, a)
+    return diffs
+
+
+def _track(path: List[int], event) -> None:
+    kind = type(event)
+    if kind in (SequenceStart, FragmentsStart):
+        path.append(event.tag)
+    elif kind in (SequenceEnd, FragmentsEnd) and path:
+        path.pop()
+
+
+def _short(value, n: int = 40) -> str:
+    text = repr(value)
+    return text if len(text) <= n else text[:n] + "..."
+
+
+def _classify(a, b, in_meta: bool):
+    if a is None or b is None:
+        return "structure", f"one stream ends early: {_short(a or b, 80)}"
+    ta, tb = type(a), type(b)
+    if ta is not tb:
+        if {ta, tb} <= {ItemEnd, SequenceEnd, ItemStart, Element}:
+            return "length form", f"{ta.__name__} vs {tb.__name__}"
+        return "structure", f"{ta.__name__} vs {tb.__name__}"
+    if ta is Preamble:
+        return "preamble", "preamble bytes differ" if a.data and b.data else "preamble presence"
+    if ta is DataSetStart:
+        return "encoding", f"{_short(a)} vs {_short(b)}"
+    if ta is Trailing:
+        return "trailing bytes", f"{_short(a.value)} vs {_short(b.value)}"
+    if ta is DeflateInfo:
+        return "deflate", f"level {a.level} vs {b.level}"
+    if ta is Element:
+        if a.tag != b.tag:
+            return "order", f"{format_tag(a.tag)} vs {format_tag(b.tag)}"
+        if a.vr != b.vr or a.raw_vr != b.raw_vr:
+            return "VR", f"{a.vr} vs {b.vr}"
+        if in_meta:
+            return "meta", f"{_short(a.value)} vs {_short(b.value)}"
+        va, vb = a.value, b.value
+        if va is not None and vb is not None:
+            if va.rstrip(b" \0") == vb.rstrip(b" \0"):
+                return "padding", f"{_short(va)} vs {_short(vb)}"
+            if a.vr in CHARSET_VRS and not (va.isascii() and vb.isascii()):
+                return "charset bytes", f"{_short(va)} vs {_short(vb)}"
+        return "value", f"{_short(va)} vs {_short(vb)}"
+    if ta in (SequenceStart, ItemStart):
+        if (a.length == UNDEFINED) != (b.length == UNDEFINED):
+            return "length form", f"length {a.length} vs {b.length}"
+        if getattr(a, "tag", None) != getattr(b, "tag", None):
+            return "order", f"{format_tag(a.tag)} vs {format_tag(b.tag)}"
+        return "length", f"length {a.length} vs {b.length}"
+    if ta in (ItemEnd, SequenceEnd):
+        if a.delimited != b.delimited:
+            return "length form", "delimiter present in one only"
+        return "length", f"delimiter length {a.length} vs {b.length}"
+    return "value", f"{_short(a)} vs {_short(b)}"
+
+
+def verify_file(path: str, *, check_text: bool = True, **options) -> dict:
+    """Convert one file, rebuild it from the Ion and compare.
+
+    Returns a report: ``status`` is "identical", "different" or "failed"
+    (unreadable input or an Ion/bulk problem), with ``differences`` and
+    ``error`` as found."""
+    report = {"path": os.fspath(path), "status": "failed", "size": 0, "differences": [],
+              "checks": {}}
+    try:
+        report["size"] = os.path.getsize(path)
+        doc = convert(path, **options)
+        binary = codec.dumps(doc, binary=True)
+        loaded = codec.loads(binary)
+        checks = report["checks"]
+        with open(path, "rb") as fp:
+            digest = hashlib.file_digest(fp, "sha256").hexdigest() if hasattr(
+                hashlib, "file_digest") else hashlib.sha256(fp.read()).hexdigest()
+        checks["fileSha256"] = str(doc["fileInfo"]["sha256"]) == digest
+        if check_text:
+            text = codec.dumps(doc, binary=False)
+            checks["textEqualsBinary"] = bool(ion_equals(loaded, codec.loads(text)))
+        fd, tmp = tempfile.mkstemp(prefix="dicom2ion-verify-", suffix=".dcm")
+        os.close(fd)
+        try:
+            result = to_dicom(loaded, tmp, source=path, check=False)
+            checks["referencesVerified"] = True
+            identical = result["sha256"] == digest
+            if not identical:
+                report["differences"] = diff_events(iter_events(path), iter_events(tmp))
+                if not report["differences"]:
+                    report["differences"] = [{"kind": "structure", "path": "", "offset": None,
+                                              "detail": "bytes differ but events agree"}]
+        finally:
+            os.unlink(tmp)
+        report["status"] = "identical" if identical and all(checks.values()) else "different"
+        if identical and not all(checks.values()):
+            report["differences"].append({"kind": "structure", "path": "", "offset": None,
+                                          "detail": "failed checks: " + ", ".join(
+                                              k for k, v in checks.items() if not v)})
+    except Dicom2IonError as exc:
+        report["error"] = str(exc)
+    except OSError as exc:
+        report["error"] = f"{path}: {exc.strerror or exc}"
+    return report
