@@ -54,7 +54,8 @@ def decode(vr: str, data: bytes, little: bool, charsets: tuple) -> Tuple[object,
         if canonical == data:
             return text, None
         if data.startswith(core) and not data[len(core):].strip(_PAD_CHARS):
-            return text, {"pad": data[len(core):].decode("ascii")}
+            # a value of padding only is empty: null, with its padding recorded
+            return (text or None), {"pad": data[len(core):].decode("ascii")}
         return text, {"raw": data}
     fmt = _LE.get(vr)
     if fmt is not None:
@@ -126,6 +127,8 @@ def apply_wire(vr: str, value, facts: Optional[dict], little: bool, charsets: tu
             return bytes(raw)
         pad = facts.get("pad")
         if pad is not None:
+            if value is None:
+                value = ""
             if not isinstance(value, str):
                 raise TypeError("padding is recorded for a value that is not a string")
             return _encode_text(value, vr, charsets) + str(pad).encode("ascii")

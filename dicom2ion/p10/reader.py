@@ -21,7 +21,7 @@ import struct
 import zlib
 from typing import Iterator, List, Optional
 
-from ..dictionary import vr_of
+from ..dictionary import lookup, vr_of
 from ..errors import DicomParseError
 from ..events import (
     UNDEFINED, DataSetStart, DeflateInfo, Element, End, FileMetaStart,
@@ -46,6 +46,21 @@ _BE_H = struct.Struct(">H")
 _LE_HL = struct.Struct("<HL")
 _BE_HL = struct.Struct(">HL")
 _LE_L = struct.Struct("<L")
+
+_OB_OR_OW: dict = {}
+
+
+def _implicit_ob(tag: int) -> str:
+    """VR for an implicit-VR tag whose dictionary VR starts with OB: OW when
+    the dictionary allows "OB or OW" (PS3.5 A.1), else OB."""
+    vr = _OB_OR_OW.get(tag)
+    if vr is None:
+        entry = lookup(tag)
+        vr = "OW" if entry is not None and "OW" in entry.vrs else "OB"
+        if not tag & 0x10000:
+            _OB_OR_OW[tag] = vr
+    return vr
+
 
 # Frame kinds on the nesting stack.
 _DATASET, _ITEM, _SEQUENCE, _FRAGMENTS = range(4)
@@ -314,20 +329,23 @@ class P10Reader:
         if self._available() < 8:
             return declared or Encoding(False, True)
         explicit = buf[p + 4:p + 6] in VR_FROM_BYTES
-        group_le = _LE_H.unpack_from(buf, p)[0]
-        group_be = _BE_H.unpack_from(buf, p)[0]
         if declared is not None:
+            # the declared byte order is trusted; explicit vs implicit VR is checked
             little = declared.little_endian
-            if little and group_le > group_be and explicit and group_be >= 0x0008:
-                little = False
-            elif not little and group_be > group_le:
-                little = True
+            explicit = explicit if declared.explicit_vr else explicit and little
         else:
-            little = group_le <= group_be
-        if not little:
-            explicit = True if explicit or declared is None else declared.explicit_vr
-        if declared is not None and declared.explicit_vr and not explicit:
-            explicit = False
+            group_le = _LE_H.unpack_from(buf, p)[0]
+            group_be = _BE_H.unpack_from(buf, p)[0]
+            if group_le in (0x0002, 0x0008):
+                little = True
+            elif group_be in (0x0002, 0x0008):
+                little = False
+            elif explicit:
+                little = _LE_H.unpack_from(buf, p + 6)[0] <= _BE_H.unpack_from(buf, p + 6)[0]
+            else:
+                little = True
+            if not little:
+                explicit = True
         return Encoding(explicit, little, deflated)
 
     # -- the data set --------------------------------------------------------
@@ -399,6 +417,8 @@ class P10Reader:
                 header = 8
         else:
             vr = vr_of(tag) or "UN"
+            if vr == "OB":
+                vr = _implicit_ob(tag)
             header = 8
         if len(stack) == 1:
             self._seen_element = True
