@@ -118,6 +118,8 @@ class P10Reader:
         self._raw_tail = b""     # bytes after the end of the compressed stream
         self._raw_hash = hashlib.sha256()
         self._pending: list = []
+        self._queued: list = []
+        self._queued_len = 0
         self._resume = _BODY     # phase to return to after a chunked value
         self._seen_element = False
 
@@ -151,6 +153,15 @@ class P10Reader:
         return self._size
 
     def _append(self, data: bytes) -> None:
+        # Queue the bytes; they join the parse buffer once they are at least as
+        # many as the bytes already waiting (so many tiny chunks stay linear).
+        self._queued.append(data)
+        self._queued_len += len(data)
+
+    def _join_queued(self) -> None:
+        data = b"".join(self._queued) if len(self._queued) > 1 else self._queued[0]
+        self._queued = []
+        self._queued_len = 0
         pos = self._pos
         if pos:
             self._buf = self._buf[pos:] + data
@@ -163,6 +174,8 @@ class P10Reader:
 
     # -- deflate -----------------------------------------------------------
     def _start_inflate(self) -> None:
+        if self._queued:
+            self._join_queued()
         rest = self._buf[self._pos:]
         self._raw_offset = self._base + self._pos
         self._buf = b""
@@ -237,6 +250,9 @@ class P10Reader:
     # -- output ------------------------------------------------------------
     def events(self) -> Iterator[object]:
         """Yield every event the input fed so far allows."""
+        if self._queued and (self._eof or self._queued_len >= len(self._buf) - self._pos
+                             or self._queued_len >= 1 << 16):
+            self._join_queued()
         step = self._step
         while True:
             if self._pending:
