@@ -23,8 +23,17 @@ def _out_path(task: Task, out: Optional[str], suffix: str, single: bool) -> str:
     return os.path.join(out, task.relative + suffix)
 
 
+def _missing(task: Task) -> Optional[Result]:
+    if not os.path.isfile(task.path):
+        return Result(task.path, "failed", 0, f"{task.path}: no such file")
+    return None
+
+
 def _convert_one(task: Task, *, out, single, options, binary, pretty, force) -> Result:
-    size = os.path.getsize(task.path) if os.path.exists(task.path) else 0
+    missing = _missing(task)
+    if missing:
+        return missing
+    size = os.path.getsize(task.path)
     if not force and not sniff(task.path):
         return Result(task.path, "skipped", size, "not a DICOM file")
     target = _out_path(task, out, ".ion", single)
@@ -40,7 +49,10 @@ def _convert_one(task: Task, *, out, single, options, binary, pretty, force) -> 
 def _verify_one(task: Task, *, force) -> Result:
     from .verify import verify_file
 
-    size = os.path.getsize(task.path) if os.path.exists(task.path) else 0
+    missing = _missing(task)
+    if missing:
+        return missing
+    size = os.path.getsize(task.path)
     if not force and not sniff(task.path):
         return Result(task.path, "skipped", size, "not a DICOM file")
     report = verify_file(task.path)
