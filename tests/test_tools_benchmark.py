@@ -1,0 +1,166 @@
+"""Smoke tests of tools/benchmark.py and tools/make_big_file.py: they run,
+their output parses and holds every column, files that fail are listed and
+left out, and the generated big file is valid P10 (pydicom as the oracle).
+No timing assertions."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT, good_corpus_files
+
+TOOLS = ROOT / "tools"
+STAGES = ("sha256", "pydicom", "read", "convert", "dump-binary", "dump-text", "to-dicom")
+COLUMNS = ("stage", "seconds", "files/s", "MB/s", "vs pydicom", "vs sha256")
+
+
+def _load(name):
+    spec = importlib.util.spec_from_file_location(f"_tool_{name}", TOOLS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _run(*args, timeout=300):
+    return subprocess.run([sys.executable, *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout, cwd=ROOT)
+
+
+@pytest.fixture(scope="module")
+def small_files(tmp_path_factory):
+    """Two generated files, a truncated one, and one corpus file when present."""
+    folder = tmp_path_factory.mktemp("bench")
+    made = []
+    for size, seed in (("64K", 3), ("1M", 4)):
+        out = folder / f"gen_{seed}.dcm"
+        proc = _run(TOOLS / "make_big_file.py", out, "--size", size, "--seed", seed)
+        assert proc.returncode == 0, proc.stderr
+        made.append(out)
+    broken = folder / "broken.dcm"
+    broken.write_bytes(made[1].read_bytes()[:5000])   # pixel data cut short
+    corpus = good_corpus_files()
+    extra = [corpus[len(corpus) // 2]] if corpus else []
+    return made + extra, broken
+
+
+def test_benchmark_runs_and_reports_every_column(small_files, tmp_path):
+    good, broken = small_files
+    out = tmp_path / "bench.json"
+    proc = _run(TOOLS / "benchmark.py", *good, broken, "--repeat", "1", "--json", out)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    text = proc.stdout
+
+    # The broken file is listed and left out; the others are all counted.
+    assert f"excluded {broken}" in text
+    assert re.search(rf"^{len(good)} files, [\d.]+ MB; 1 excluded", text, re.M), text
+
+    # The table: a header with every column, then one parsable row per stage.
+    lines = text.splitlines()
+    head = next(i for i, line in enumerate(lines) if line.startswith("stage"))
+    for column in COLUMNS:
+        assert column in lines[head]
+    rows = {}
+    for line in lines[head + 2:head + 2 + len(STAGES)]:
+        cells = line.split()
+        assert len(cells) == 6, line
+        seconds, files_s, mb_s = map(float, cells[1:4])
+        assert seconds > 0 and files_s > 0 and mb_s > 0
+        assert cells[4].endswith("x") and cells[5].endswith("x")
+        rows[cells[0]] = (seconds, float(cells[4][:-1]), float(cells[5][:-1]))
+    assert list(rows) == list(STAGES)
+    assert rows["pydicom"][1] == 1.0 and rows["sha256"][2] == 1.0
+
+    # The JSON holds the same numbers, consistent with each other, and the machine.
+    data = json.loads(out.read_text())
+    assert data["files"] == len(good)
+    assert data["bytes"] == sum(os.path.getsize(p) for p in good)
+    assert [e["path"] for e in data["excluded"]] == [str(broken)]
+    assert "DicomParseError" in data["excluded"][0]["reason"]
+    for key in ("python", "amazon.ion", "amazon.ion c_ext", "pydicom", "cpu_count", "date"):
+        assert key in data["machine"], key
+    assert isinstance(data["machine"]["amazon.ion c_ext"], bool)
+    assert list(data["stages"]) == list(STAGES)
+    sha = data["stages"]["sha256"]["seconds"]
+    ref = data["stages"]["pydicom"]["seconds"]
+    for stage, row in data["stages"].items():
+        assert row["seconds"] == min(row["runs"]) and len(row["runs"]) == 1
+        assert row["mb_per_s"] == pytest.approx(data["bytes"] / 1e6 / row["seconds"])
+        assert row["files_per_s"] == pytest.approx(len(good) / row["seconds"])
+        assert row["vs_pydicom"] == pytest.approx(row["seconds"] / ref)
+        assert row["vs_sha256"] == pytest.approx(row["seconds"] / sha)
+        assert f"{row['seconds']:.3f}" == f"{rows[stage][0]:.3f}"
+    assert sorted(data["per_file"]) == sorted(map(str, good))
+    for entry in data["per_file"].values():
+        assert set(STAGES) <= set(entry)
+
+
+def test_benchmark_only_and_profile(small_files):
+    good, _ = small_files
+    proc = _run(TOOLS / "benchmark.py", *good[:2], "--repeat", "1", "--only", "convert,sha256")
+    assert proc.returncode == 0, proc.stderr
+    table = proc.stdout.split("best of 1:")[1].splitlines()
+    assert [line.split()[0] for line in table[3:] if line.strip()] == ["sha256", "convert"]
+    assert table[3].split()[4] == "-"   # no pydicom column without pydicom
+
+    proc = _run(TOOLS / "benchmark.py", *good[:2], "--profile", "convert", "--lines", "5")
+    assert proc.returncode == 0, proc.stderr
+    assert "cumulative" in proc.stdout and "convert.py" in proc.stdout
+
+    proc = _run(TOOLS / "benchmark.py", *good[:2], "--only", "nonsense")
+    assert proc.returncode == 2 and "unknown stage" in proc.stderr
+
+
+def test_big_file_is_valid_p10(tmp_path):
+    pydicom = pytest.importorskip("pydicom")
+    import dicom2ion
+
+    tool = _load("make_big_file")
+    assert tool.parse_size("2G") == 2 << 30 and tool.parse_size("64K") == 65536
+    assert tool.parse_size("1.5M") == 3 << 19
+    path = tmp_path / "big.dcm"
+    info = tool.write_big_file(str(path), 3 * 512 * 512 * 2 + 777, seed=9)
+    assert (info["rows"], info["columns"], info["frames"]) == (512, 512, 3)
+
+    ds = pydicom.dcmread(path)   # no force: must have preamble and meta
+    assert ds.file_meta.TransferSyntaxUID == "1.2.840.10008.1.2.1"
+    assert int(ds.NumberOfFrames) == 3 and ds.Rows == 512 and ds.Columns == 512
+    assert len(ds.PixelData) == 3 * 512 * 512 * 2 == info["pixel_bytes"]
+    assert ds.pixel_array.shape == (3, 512, 512)
+    assert info["size"] == os.path.getsize(path)
+
+    data = path.read_bytes()
+    import hashlib
+    assert hashlib.sha256(data).hexdigest() == info["sha256"]
+    document = dicom2ion.convert(str(path))
+    assert document["fileInfo"]["size"] == len(data)
+    assert dicom2ion.to_dicom_bytes(document) == data
+
+    with pytest.raises(ValueError):
+        tool.geometry(5 << 30)   # native OW length is 32 bits
+
+
+def test_big_file_measure(tmp_path):
+    path = tmp_path / "m.dcm"
+    out = tmp_path / "m.json"
+    proc = _run(TOOLS / "make_big_file.py", path, "--size", "2M", "--measure", "--json", out,
+                "--remove")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert not path.exists()                       # --remove
+    assert "peak RSS" in proc.stdout and "identical to the input" in proc.stdout
+    data = json.loads(out.read_text())
+    assert data["size"] == data["file_info"]["size"] > 2_000_000
+    for key in ("baseline", "convert", "to_dicom"):
+        assert data[key]["exit"] == 0 and data[key]["peak_rss_mib"] > 1
+    assert data["identical"] is True and data["rebuilt_size"] == data["size"]
+    assert data["convert"]["mb_per_s"] > 0
+
+    proc = _run(TOOLS / "make_big_file.py", tmp_path / "x.dcm", "--size", "5G")
+    assert proc.returncode == 2 and "limited" in proc.stderr
+    assert not (tmp_path / "x.dcm").exists()
