@@ -20,6 +20,7 @@ _BE = {vr: struct.Struct(">" + fmt) for vr, (fmt, _) in NUMBER_FORMATS.items()}
 _AT_LE = struct.Struct("<HH")
 _AT_BE = struct.Struct(">HH")
 _PAD_CHARS = b" \x00"
+_NAN = float("nan")
 
 
 def _decode_text(data: bytes, vr: str, charsets: tuple) -> str:
@@ -60,8 +61,12 @@ def decode(vr: str, data: bytes, little: bool, charsets: tuple) -> Tuple[object,
     fmt = _LE.get(vr)
     if fmt is not None:
         if len(data) == fmt.size:
-            value = (fmt if little else _BE[vr]).unpack(data)[0]
-            if vr in ("FL", "FD") and (fmt if little else _BE[vr]).pack(value) != data:
+            codec = fmt if little else _BE[vr]
+            value = codec.unpack(data)[0]
+            if vr in ("FL", "FD") and (codec.pack(value) != data
+                                       or (value != value and data != codec.pack(_NAN))):
+                # Ion has one NaN: a NaN's payload bits (and any float that does
+                # not survive the trip) are kept as raw bytes
                 return value, {"raw": data}
             return value, None
         return (data if little else swap_bytes(data, fmt.size)), None

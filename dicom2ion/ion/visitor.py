@@ -89,7 +89,7 @@ class _DataSet:
     """Elements of the top-level data set or of one item."""
 
     __slots__ = ("fields", "prefix", "charsets", "explicit", "little", "tags", "in_order",
-                 "frames", "seen")
+                 "frames", "seen", "tag_set")
 
     def __init__(self, prefix: str, charsets: tuple, explicit: bool, little: bool):
         self.fields: list = []        # (sort key, name, value)
@@ -100,25 +100,31 @@ class _DataSet:
         self.tags: List[int] = []
         self.in_order = True
         self.frames: Optional[int] = None
-        self.seen: Optional[dict] = None
+        self.seen: Optional[dict] = None     # tag -> count, for repeated tags
+        self.tag_set: Optional[set] = None   # built once the order breaks
 
     def key(self, tag: int) -> str:
-        """Wire path of an element of this data set (repeated tags get #n)."""
+        """Wire path of the latest element with this tag (repeats get #n)."""
         base = self.prefix + "%08X" % tag
         seen = self.seen
-        if seen and tag in seen and seen[tag] > 1:
-            count = sum(1 for t in self.tags if t == tag)
-            return f"{base}#{count}"
+        if seen and seen.get(tag, 1) > 1:
+            return f"{base}#{seen[tag]}"
         return base
 
     def note(self, tag: int) -> None:
         tags = self.tags
-        if tags and tag <= tags[-1]:
+        if self.tag_set is None:
+            if not tags or tag > tags[-1]:
+                tags.append(tag)
+                return
             self.in_order = False
-            if tag in tags:
-                if self.seen is None:
-                    self.seen = {}
-                self.seen[tag] = self.seen.get(tag, 1) + 1
+            self.tag_set = set(tags)
+        if tag in self.tag_set:
+            if self.seen is None:
+                self.seen = {}
+            self.seen[tag] = self.seen.get(tag, 1) + 1
+        else:
+            self.tag_set.add(tag)
         tags.append(tag)
 
 

@@ -122,6 +122,7 @@ class P10Reader:
         self._queued_len = 0
         self._resume = _BODY     # phase to return to after a chunked value
         self._seen_element = False
+        self._had_meta = False
 
     # -- input -------------------------------------------------------------
     def feed(self, data: bytes) -> None:
@@ -303,6 +304,7 @@ class P10Reader:
             self._meta_encoding = Encoding(explicit, True)
             self._stack = [_Frame(_DATASET, None, explicit, True, 0)]
             self._phase = self._resume = _META
+            self._had_meta = True
             return FileMetaStart(self._base + p, explicit, True)
         self._phase = _BODY_START
         return self._body_start()
@@ -330,6 +332,10 @@ class P10Reader:
             if self._available() < 8 and not self._eof:
                 return None
         encoding = self._detect(declared)
+        if declared is None and self._available() >= 4 and self._buf[self._pos:self._pos + 2] == b"\0\0" \
+                and self._buf[self._pos + 2:self._pos + 4] in (b"\0\0", b"\0\x00"):
+            raise self._error("not a DICOM file: no preamble, no meta group, and the first "
+                              "element has tag (0000,0000)")
         self.encoding = encoding
         self._seen_element = False
         self._stack = [_Frame(_DATASET, None, encoding.explicit_vr, encoding.little_endian, 0)]
@@ -383,6 +389,9 @@ class P10Reader:
             if not self._eof:
                 return None
             if frame.kind == _DATASET:
+                if not self._seen_element and not self._had_meta:
+                    raise self._error("not a DICOM file: no data elements"
+                                      + (" (empty input)" if self._size == 0 else ""))
                 if avail == 0:
                     return self._finish()
                 self._phase = _TRAILING
