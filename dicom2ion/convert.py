@@ -14,6 +14,7 @@ from typing import BinaryIO, Optional, Sequence, Union
 
 from .bulk import BulkDir, Resolver
 from .errors import Dicom2IonError, IonDocumentError
+from .hashing import sha256_for
 from .ion import codec, document as document_mod
 from .ion.source import IonSource
 from .ion.visitor import IonVisitor
@@ -160,17 +161,39 @@ def _deflate_offset(document) -> Optional[int]:
 
 
 class _HashingWriter:
-    def __init__(self, fp):
+    """Hashes and counts what is written; small writes are gathered first."""
+
+    _GATHER = 1 << 16
+
+    def __init__(self, fp, expected_size=None):
         self.fp = fp
-        self.hash = hashlib.sha256()
+        self.hash = sha256_for(expected_size)
         self.size = 0
+        self._pending = bytearray()
 
     def write(self, data):
+        if len(data) < self._GATHER:
+            self._pending += data
+            if len(self._pending) >= self._GATHER:
+                self._flush_pending()
+        else:
+            self._flush_pending()
+            self._emit(data)
+        return len(data)
+
+    def _emit(self, data) -> None:
         self.hash.update(data)
         self.size += len(data)
-        return self.fp.write(data)
+        self.fp.write(data)
+
+    def _flush_pending(self) -> None:
+        if self._pending:
+            data = bytes(self._pending)
+            self._pending.clear()
+            self._emit(data)
 
     def flush(self):
+        self._flush_pending()
         if hasattr(self.fp, "flush"):
             self.fp.flush()
 
@@ -200,12 +223,14 @@ def to_dicom(document, out, *, source: Optional[str] = None,
 
 
 def _write(document, fp, resolver, canonical, transfer_syntax, check) -> dict:
-    sink = _HashingWriter(fp)
+    size = _get(_get(document, "fileInfo"), "size")
+    sink = _HashingWriter(fp, int(size) if size is not None and not canonical else None)
     writer = P10Writer(sink, raw_deflated=lambda info: resolver(
         info.offset, info.length, info.sha256, "wire.deflate", raw=True))
     source = IonSource(document, resolver, canonical=canonical, transfer_syntax=transfer_syntax)
     for event in source.events():
         writer.write(event)
+    sink.flush()
     digest = sink.hash.hexdigest()
     expected = _get(_get(document, "fileInfo"), "sha256")
     identical = expected is not None and str(expected) == digest

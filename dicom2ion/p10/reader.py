@@ -23,6 +23,7 @@ from typing import Iterator, List, Optional
 
 from ..dictionary import lookup, vr_of
 from ..errors import DicomParseError
+from ..hashing import sha256_for
 from ..events import (
     UNDEFINED, DataSetStart, DeflateInfo, Element, End, FileMetaStart,
     Fragment, FragmentsEnd, FragmentsStart, ItemEnd, ItemStart, Preamble,
@@ -103,7 +104,7 @@ class P10Reader:
         self._stack: List[_Frame] = []
         self._path: List[int] = []
         self._remaining = 0      # bytes left of a chunked value
-        self._hash = hashlib.sha256()
+        self._hash = sha256_for(total_size)
         self._size = 0
         self.transfer_syntax: Optional[str] = None
         self.encoding: Optional[Encoding] = None
@@ -146,7 +147,7 @@ class P10Reader:
 
     @property
     def sha256(self) -> str:
-        """Hex SHA-256 of every byte fed so far (the whole file once closed)."""
+        """Hex SHA-256 of the whole input (call once the input is closed)."""
         return self._hash.hexdigest()
 
     @property
