@@ -254,10 +254,6 @@ class IonSource:
 
     def _data_set(self, fields: list, prefix: str, charsets: tuple, explicit: bool,
                   little: bool, order: Optional[list], path: str):
-        for tag, vr, value, fpath in fields:
-            if tag == SPECIFIC_CHARACTER_SET:
-                text = _plain(value)
-                charsets = charset.parse_charsets(text if isinstance(text, str) else None)
         if order is not None:
             fields = self._ordered(fields, order, path)
         else:
@@ -273,6 +269,10 @@ class IonSource:
                     key = f"{key}#{counts[tag]}"
             facts = self.elements.get(key)
             yield from self._element(tag, vr, value, key, facts, charsets, explicit, little, fpath)
+            if tag == SPECIFIC_CHARACTER_SET:
+                # like the reader: the character set applies to what follows it
+                text = _plain(value)
+                charsets = charset.parse_charsets(text if isinstance(text, str) else None)
 
     @staticmethod
     def _ordered(fields: list, order, path: str) -> list:
