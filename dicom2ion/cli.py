@@ -156,7 +156,7 @@ def cmd_verify(args) -> int:
 
 
 def cmd_dump(args) -> int:
-    from .dump import dump_lines
+    from .listing import dump_lines
     from .p10.source import iter_events
 
     try:

@@ -27,6 +27,8 @@ DEFAULT_INLINE_LIMIT = 256
 def _source_info(source) -> Optional[dict]:
     if not isinstance(source, (str, os.PathLike)):
         name = source_name(source)
+        if name and os.path.isfile(name):
+            return {"uri": pathlib.Path(os.path.abspath(name)).as_uri()}
         return {"uri": name} if name else None
     path = os.path.abspath(os.fspath(source))
     info = {"uri": pathlib.Path(path).as_uri()}
@@ -225,8 +227,9 @@ def to_dicom(document, out, *, source: Optional[str] = None,
 def _write(document, fp, resolver, canonical, transfer_syntax, check) -> dict:
     size = _get(_get(document, "fileInfo"), "size")
     sink = _HashingWriter(fp, int(size) if size is not None and not canonical else None)
-    writer = P10Writer(sink, raw_deflated=lambda info: resolver(
-        info.offset, info.length, info.sha256, "wire.deflate", raw=True))
+    writer = P10Writer(sink, raw_deflated=lambda info: [info.raw] if info.raw is not None
+                       else resolver(info.offset, info.length, info.sha256, "wire.deflate",
+                                     raw=True))
     source = IonSource(document, resolver, canonical=canonical, transfer_syntax=transfer_syntax)
     for event in source.events():
         writer.write(event)

@@ -145,7 +145,8 @@ class DeflateInfo(NamedTuple):
     ``level`` is the zlib level that reproduces the compressed bytes exactly,
     or None when none does. ``offset``/``length`` locate the compressed
     bytes in the file, ``sha256`` is their digest. ``inflated_length`` is the
-    size of the inflated data.
+    size of the inflated data. ``raw`` holds the compressed bytes when no
+    level reproduces them (and they were small enough to keep), else None.
     """
 
     offset: int
@@ -153,6 +154,7 @@ class DeflateInfo(NamedTuple):
     level: Optional[int]
     inflated_length: int
     sha256: str
+    raw: Optional[bytes] = None
 
 
 class End(NamedTuple):

@@ -6,8 +6,8 @@
 * the document states the schema version that ``dicom2ion.ion.document`` writes;
 * every Ion example is an excerpt of the real output for the corpus file it names, and
   the offsets and digests that the document defines hold for those files;
-* the known issues listed in section 9 are xfail tests here: when one is fixed, its test
-  passes, fails as XPASS, and the document must be updated.
+* behaviours the document promises (self-contained --inline-all documents, deflate
+  streams in the bulk folder, canonical meta groups) hold.
 """
 
 from __future__ import annotations
@@ -422,9 +422,6 @@ def test_repeated_tag_facts_use_the_occurrence_suffix():
 
 
 @needs_corpus
-@pytest.mark.xfail(strict=True, raises=dicom2ion.BulkDataError, reason=(
-    "BUG: with inline_all the fragments of encapsulated pixel data are still references, "
-    "so the document cannot rebuild the file without the source"))
 def test_inline_all_document_is_self_contained():
     data = (CORPUS / "pydicom/test_files__SC_rgb_jpeg.dcm").read_bytes()
     doc = dicom2ion.convert(data, inline_all=True)
@@ -432,9 +429,6 @@ def test_inline_all_document_is_self_contained():
 
 
 @needs_corpus
-@pytest.mark.xfail(strict=True, raises=dicom2ion.BulkDataError, reason=(
-    "BUG: the compressed bytes of a deflated data set that no zlib level reproduces are "
-    "referenced by wire.deflate but never stored in the bulk folder"))
 def test_bulk_dir_rebuilds_a_deflated_file_without_source(tmp_path):
     original = (CORPUS / "pydicom/test_files__image_dfl.dcm").read_bytes()
     start = 334
@@ -448,9 +442,6 @@ def test_bulk_dir_rebuilds_a_deflated_file_without_source(tmp_path):
 
 
 @needs_corpus
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "BUG: canonical mode only replaces an existing TransferSyntaxUID; a file without one "
-    "gets a meta group of a lone group length and declares no transfer syntax"))
 def test_canonical_rebuild_declares_its_transfer_syntax():
     doc = dicom2ion.convert(CORPUS / "pydicom/test_files__ExplVR_BigEndNoMeta.dcm")
     again = dicom2ion.convert(dicom2ion.to_dicom_bytes(doc, canonical=True))

@@ -13,7 +13,7 @@ from typing import Callable, Dict, Iterable, Iterator, List, Optional
 
 from amazon.ion.simple_types import IonPyNull
 
-from .. import charset
+from .. import __version__, charset
 from ..dictionary import lookup, tag_for_keyword
 from ..errors import IonDocumentError
 from ..events import (
@@ -29,6 +29,9 @@ from .visitor import dictionary_vr
 SPECIFIC_CHARACTER_SET = 0x00080005
 TRANSFER_SYNTAX = 0x00020010
 META_GROUP_LENGTH = 0x00020000
+# Identifies files that dicom2ion wrote in canonical mode (a 2.25 UUID-derived root).
+IMPLEMENTATION_CLASS_UID = "2.25.150916287455425446447036328126411232785"
+IMPLEMENTATION_VERSION_NAME = "DICOM2ION_" + __version__.replace(".", "")[:6]
 _BOT = struct.Struct("<L")
 
 # resolve(offset, length, sha256, path) -> chunks of the referenced bytes
@@ -145,6 +148,10 @@ class IonSource:
     # -- the whole file ----------------------------------------------------------
     def events(self) -> Iterator[object]:
         doc = self.document
+        version = doc.get("schemaVersion")
+        if version is not None and not _is_null(version) and str(version).split(".")[0] != "1":
+            raise IonDocumentError(f"schemaVersion {version} is not supported (this is "
+                                   f"dicom2ion {__version__}, schema 1.x)", "schemaVersion")
         data_set = doc.get("dataSet")
         if data_set is None or _is_null(data_set) or not hasattr(data_set, "items"):
             raise IonDocumentError("missing dataSet struct", "dataSet")
@@ -167,7 +174,7 @@ class IonSource:
             self._source_little = (self.source_encoding or encoding).little_endian
             declared = target
             encoding = encoding_for(target)
-            meta = self._canonical_meta(meta, target)
+            meta = self._canonical_meta(meta, body, target)
         else:
             preamble = wire.get("preamble", b"\0" * 128) if "preamble" in wire else bytes(128)
             yield Preamble(None if _is_null(preamble) else bytes(preamble))
@@ -194,8 +201,10 @@ class IonSource:
                 level = 6 if deflate is None or _is_null(deflate) else int(deflate["level"])
                 yield DeflateInfo(0, 0, level, 0, "")
             else:
+                data = deflate.get("data")
                 yield DeflateInfo(int(deflate["dataOffset"]), int(deflate["length"]), None, 0,
-                                  str(deflate["sha256"]))
+                                  str(deflate["sha256"]),
+                                  None if data is None or _is_null(data) else bytes(data))
             if not self.canonical:
                 yield from self._trailing(wire.get("afterDeflate"), "wire.afterDeflate")
         yield End(0)
@@ -209,20 +218,31 @@ class IonSource:
         yield Trailing(0, None)
         yield from self._chunks(value, path, None)
 
-    def _canonical_meta(self, meta: list, target: str) -> list:
-        """Meta elements with the transfer syntax and group length made right."""
-        out = []
-        for tag, vr, value, path in meta:
-            if tag == TRANSFER_SYNTAX:
-                value = target
-            if tag != META_GROUP_LENGTH:
-                out.append((tag, vr, value, path))
+    def _canonical_meta(self, meta: list, body: list, target: str) -> list:
+        """A complete meta group: the elements given, with the transfer syntax
+        set, the required ones added (from the data set's SOP class and
+        instance) and the group length computed."""
+        have = {tag: (tag, vr, value, path) for tag, vr, value, path in meta
+                if tag != META_GROUP_LENGTH}
+        have[TRANSFER_SYNTAX] = (TRANSFER_SYNTAX, "UI", target,
+                                 "dataSet.TransferSyntaxUID")
+        from_body = {tag: value for tag, _, value, _ in body}
+        required = (
+            (0x00020001, "OB", b"\x00\x01"),
+            (0x00020002, "UI", from_body.get(0x00080016)),
+            (0x00020003, "UI", from_body.get(0x00080018)),
+            (0x00020012, "UI", IMPLEMENTATION_CLASS_UID),
+            (0x00020013, "SH", IMPLEMENTATION_VERSION_NAME),
+        )
+        for tag, vr, value in required:
+            if tag not in have and value is not None and not _is_null(value):
+                have[tag] = (tag, vr, value, "dataSet.%08X" % tag)
+        out = sorted(have.values(), key=lambda f: f[0])
         size = 0
         for tag, vr, value, path in out:
             data = self._primitive_bytes(tag, vr, value, None, True, (), path)
             size += (12 if vr in LONG_VRS else 8) + len(data)
-        out.append((META_GROUP_LENGTH, "UL", size, "dataSet.FileMetaInformationGroupLength"))
-        return out
+        return [(META_GROUP_LENGTH, "UL", size, "dataSet.FileMetaInformationGroupLength")] + out
 
     # -- data sets -------------------------------------------------------------------
     def _fields(self, struct_value, path: str) -> list:
@@ -384,5 +404,9 @@ class IonSource:
                 raise IonDocumentError("a fragment needs position, length and sha256", fpath) from None
             yield Fragment(0, length, None if length else b"")
             if length:
-                yield from _value_chunks(self.resolve(position, length, sha, fpath))
+                data = frag.get("data")
+                if data is not None and not _is_null(data):
+                    yield ValueChunk(bytes(data), True)
+                else:
+                    yield from _value_chunks(self.resolve(position, length, sha, fpath))
         yield FragmentsEnd(0, int(facts.get("delimiterLength", 0)))

@@ -89,7 +89,7 @@ class _DataSet:
     """Elements of the top-level data set or of one item."""
 
     __slots__ = ("fields", "prefix", "charsets", "explicit", "little", "tags", "in_order",
-                 "frames", "seen", "tag_set")
+                 "frames", "seen", "tag_set", "floor")
 
     def __init__(self, prefix: str, charsets: tuple, explicit: bool, little: bool):
         self.fields: list = []        # (sort key, name, value)
@@ -102,6 +102,7 @@ class _DataSet:
         self.frames: Optional[int] = None
         self.seen: Optional[dict] = None     # tag -> count, for repeated tags
         self.tag_set: Optional[set] = None   # built once the order breaks
+        self.floor = 0                       # where the current section (meta, body) starts
 
     def key(self, tag: int) -> str:
         """Wire path of the latest element with this tag (repeats get #n)."""
@@ -114,7 +115,7 @@ class _DataSet:
     def note(self, tag: int) -> None:
         tags = self.tags
         if self.tag_set is None:
-            if not tags or tag > tags[-1]:
+            if len(tags) == self.floor or tag > tags[-1]:
                 tags.append(tag)
                 return
             self.in_order = False
@@ -192,6 +193,7 @@ class IonVisitor:
         self.standard_limit = standard_limit
         self.private_limit = private_limit
         self.bulk_sink = bulk_sink
+        self._inline_fragments = standard_limit is None
         self.data_set: Optional[dict] = None
         self.wire: dict = {}
         self.transfer_syntax: Optional[str] = None
@@ -223,8 +225,10 @@ class IonVisitor:
     def _limit(self, tag: int) -> Optional[int]:
         return self.private_limit if tag & 0x10000 else self.standard_limit
 
-    def _add(self, ds: _DataSet, tag: int, vr: str, value, force_vr: bool = False) -> None:
-        if force_vr or tag & 0x10000 or vr != dictionary_vr(tag):
+    def _add(self, ds: _DataSet, tag: int, vr: str, value, annotated: Optional[bool] = None) -> None:
+        if annotated is None:
+            annotated = bool(tag & 0x10000) or vr != dictionary_vr(tag)
+        if annotated:
             value = annotate(value, vr)
         ds.fields.append((sort_key(tag), field_name(tag), value))
 
@@ -249,6 +253,8 @@ class IonVisitor:
         if self._stack:
             top = self._stack[0]
             top.explicit, top.little = event.explicit_vr, event.little_endian
+            # the writer puts the meta group first: order is checked per section
+            top.floor = len(top.tags)
         else:
             self._stack.append(_DataSet("", (), event.explicit_vr, event.little_endian))
 
@@ -344,7 +350,9 @@ class IonVisitor:
         annotated = bool(tag & 0x10000) or event.vr != dictionary_vr(tag)
         self._stack.append(_Sequence(tag, event.vr, key, event.length, event.offset, header,
                                      explicit, little, ds, annotated))
-        self._seq_lengths.append((key, event.length == UNDEFINED))
+        if not (event.vr == "UN" and event.length == UNDEFINED):
+            # (a UN sequence is always written with undefined length)
+            self._seq_lengths.append((key, event.length == UNDEFINED))
 
     def _item_start(self, event: ItemStart) -> None:
         seq = self._stack[-1]
@@ -374,7 +382,7 @@ class IonVisitor:
             self._fact(seq.key, "delimiterLength", event.length)
         value = seq.items
         ds = seq.parent
-        self._add(ds, seq.tag, seq.vr, value, force_vr=seq.annotated)
+        self._add(ds, seq.tag, seq.vr, value, annotated=seq.annotated)
 
     # -- encapsulated pixel data ---------------------------------------------------
     def _fragments_start(self, event: FragmentsStart) -> None:
@@ -410,16 +418,23 @@ class IonVisitor:
         record = {"offset": event.offset - frag.first, "position": event.offset + 8,
                   "length": event.length}
         if event.value is not None:
-            frag.hash.update(event.value)
-            sha = hashlib.sha256(event.value).hexdigest()
-            if self.bulk_sink is not None:
-                self.bulk_sink.store(sha, event.value)
-            record["sha256"] = sha
-            frag.fragments.append(record)
+            self._fragment_done(frag, record, event.value, hashlib.sha256(event.value).hexdigest())
             return
         handle = self.bulk_sink.begin() if self.bulk_sink else None
-        frag.current = [record, hashlib.sha256(), handle]
+        frag.current = [record, hashlib.sha256(), handle, [] if self._inline_fragments else None]
         self._pending = frag
+
+    def _fragment_done(self, frag: _Fragments, record: dict, data: Optional[bytes],
+                       sha: str) -> None:
+        """A whole fragment: hash it into the value, store or inline it."""
+        if data is not None:
+            frag.hash.update(data)
+            if self.bulk_sink is not None:
+                self.bulk_sink.store(sha, data)
+            if self._inline_fragments:
+                record["data"] = data
+        record["sha256"] = sha
+        frag.fragments.append(record)
 
     def _fragment_chunk(self, frag: _Fragments, event: ValueChunk) -> None:
         frag.hash.update(event.data)
@@ -431,14 +446,19 @@ class IonVisitor:
                 frag.current = None
                 self._pending = None
             return
-        record, hasher, handle = current
+        record, hasher, handle, pieces = current
         hasher.update(event.data)
         if handle is not None:
             self.bulk_sink.write(handle, event.data)
+        if pieces is not None:
+            pieces.append(event.data)
         if event.last:
-            record["sha256"] = hasher.hexdigest()
+            sha = hasher.hexdigest()
             if handle is not None:
-                self.bulk_sink.finish(handle, record["sha256"])
+                self.bulk_sink.finish(handle, sha)
+            if pieces is not None:
+                record["data"] = b"".join(pieces)
+            record["sha256"] = sha
             frag.fragments.append(record)
             frag.current = None
             self._pending = None
@@ -468,7 +488,7 @@ class IonVisitor:
                          frag.parent.frames)
         if frames is not None:
             value["frames"] = frames
-        self._add(frag.parent, frag.tag, frag.vr, value, force_vr=frag.annotated)
+        self._add(frag.parent, frag.tag, frag.vr, value, annotated=frag.annotated)
 
     # -- the end -----------------------------------------------------------------
     def _trailing_start(self, event: Trailing) -> None:
@@ -483,6 +503,12 @@ class IonVisitor:
         deflate = {"dataOffset": event.offset, "length": event.length, "sha256": event.sha256}
         if event.level is not None:
             deflate["level"] = event.level
+        elif event.raw is not None:
+            # no zlib level reproduces the stream: keep its bytes where asked
+            if self.bulk_sink is not None:
+                self.bulk_sink.store(event.sha256, event.raw)
+            if self.standard_limit is None:
+                deflate["data"] = event.raw
         self.wire["deflate"] = deflate
 
     def _end(self, event: End) -> None:

@@ -228,6 +228,7 @@ class P10Reader:
 
     def _deflate_info(self) -> DeflateInfo:
         level = None
+        raw = None
         if self._inflated_keep is not None and self._raw_keep is not None and self._inflater.eof:
             raw = b"".join(self._raw_keep)
             inflated = b"".join(self._inflated_keep)
@@ -235,10 +236,11 @@ class P10Reader:
                 comp = zlib.compressobj(candidate, zlib.DEFLATED, -15)
                 if comp.compress(inflated) + comp.flush() == raw:
                     level = candidate
+                    raw = None
                     break
         self._raw_keep = self._inflated_keep = None
         return DeflateInfo(self._raw_offset, self._raw_seen, level, self._inflated_total,
-                           self._raw_hash.hexdigest())
+                           self._raw_hash.hexdigest(), raw)
 
     # -- errors ------------------------------------------------------------
     def _error(self, message: str, offset: Optional[int] = None, tag: Optional[int] = None) -> DicomParseError:
