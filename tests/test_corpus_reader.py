@@ -42,7 +42,7 @@ MEDIUM = [p for p in GOOD if p.stat().st_size <= 256 * 1024]
 
 # Inline limits the reader handles; a limit shorter than the Transfer Syntax
 # UID value (up to 64 bytes) hits a bug, see test_tiny_inline_limit_keeps_transfer_syntax.
-SAFE_LIMITS = (64, 65, 100, 255)
+SAFE_LIMITS = (0, 1, 16, 64, 65, 100, 255)
 
 _DATA: dict = {}
 
@@ -308,7 +308,6 @@ def test_small_inline_limit_and_random_chunks(path):
     data = data_of(path)
     whole = list(iter_events(data))
     rng = random.Random(path.name)
-    # (limits below 64 lose the transfer syntax: see the xfail test below)
     options = dict(inline_limit=rng.choice(SAFE_LIMITS), chunk_size=rng.choice([1, 7, 64, 4096]))
     # at most a few thousand chunks per file, to stay fast
     options["chunk_size"] = max(options["chunk_size"], len(data) // 4000)
@@ -326,13 +325,10 @@ def test_small_inline_limit_and_random_chunks(path):
 
 
 @needs_corpus
-@pytest.mark.xfail(strict=True, reason="BUG: P10Reader only records the Transfer Syntax UID "
-                   "when its value arrives inline; with inline_limit below its length the "
-                   "value comes as ValueChunks, the declared syntax is lost (DataSetStart."
-                   "transfer_syntax None) and a deflated data set is read as raw bytes")
 @pytest.mark.parametrize("name", ["test_files__image_dfl.dcm", "test_files__CT_small.dcm"])
 @pytest.mark.parametrize("limit", [0, 16])
 def test_tiny_inline_limit_keeps_transfer_syntax(name, limit):
+    """Regression: the Transfer Syntax UID arriving in chunks is still read."""
     path = CORPUS / "pydicom" / name
     if not path.exists():
         pytest.skip(f"{name} not in the corpus")

@@ -124,6 +124,7 @@ class P10Reader:
         self._resume = _BODY     # phase to return to after a chunked value
         self._seen_element = False
         self._had_meta = False
+        self._syntax_parts: Optional[list] = None
 
     # -- input -------------------------------------------------------------
     def feed(self, data: bytes) -> None:
@@ -322,9 +323,15 @@ class P10Reader:
             self._phase = _BODY_START
             return self._body_start()
         event = self._body()
-        if type(event) is Element and event.tag == TRANSFER_SYNTAX and event.value is not None:
-            self.transfer_syntax = event.value.decode("ascii", "replace").rstrip("\0 ")
+        if type(event) is Element and event.tag == TRANSFER_SYNTAX:
+            if event.value is not None:
+                self._set_transfer_syntax(event.value)
+            else:           # the UID arrives in chunks (a tiny inline limit)
+                self._syntax_parts = []
         return event
+
+    def _set_transfer_syntax(self, value: bytes) -> None:
+        self.transfer_syntax = value.decode("ascii", "replace").rstrip("\0 ")
 
     def _body_start(self):
         if self._available() < 8 and not self._eof:
@@ -595,9 +602,15 @@ class P10Reader:
         self._pos = p + size
         self._remaining -= size
         last = self._remaining == 0
+        data = self._buf[p:p + size]
+        if self._syntax_parts is not None:
+            self._syntax_parts.append(data)
+            if last:
+                self._set_transfer_syntax(b"".join(self._syntax_parts))
+                self._syntax_parts = None
         if last:
             self._phase = self._resume
-        return ValueChunk(self._buf[p:p + size], last)
+        return ValueChunk(data, last)
 
     # -- the end -----------------------------------------------------------
     def _trailing(self):
