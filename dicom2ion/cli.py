@@ -23,19 +23,20 @@ def _out_path(task: Task, out: Optional[str], suffix: str, single: bool) -> str:
     return os.path.join(out, task.relative + suffix)
 
 
-def _missing(task: Task) -> Optional[Result]:
+def _screen(task: Task, force: bool):
+    """(a Result when the file is not to be processed, its size)."""
     if not os.path.isfile(task.path):
-        return Result(task.path, "failed", 0, f"{task.path}: no such file")
-    return None
+        return Result(task.path, "failed", 0, f"{task.path}: no such file"), 0
+    size = os.path.getsize(task.path)
+    if not force and not sniff(task.path):
+        return Result(task.path, "skipped", size, "not a DICOM file"), size
+    return None, size
 
 
 def _convert_one(task: Task, *, out, single, options, binary, pretty, force) -> Result:
-    missing = _missing(task)
-    if missing:
-        return missing
-    size = os.path.getsize(task.path)
-    if not force and not sniff(task.path):
-        return Result(task.path, "skipped", size, "not a DICOM file")
+    early, size = _screen(task, force)
+    if early:
+        return early
     target = _out_path(task, out, ".ion", single)
     try:
         convert_to(task.path, target, binary=binary, pretty=pretty, **options)
@@ -49,12 +50,9 @@ def _convert_one(task: Task, *, out, single, options, binary, pretty, force) -> 
 def _verify_one(task: Task, *, force) -> Result:
     from .verify import verify_file
 
-    missing = _missing(task)
-    if missing:
-        return missing
-    size = os.path.getsize(task.path)
-    if not force and not sniff(task.path):
-        return Result(task.path, "skipped", size, "not a DICOM file")
+    early, size = _screen(task, force)
+    if early:
+        return early
     report = verify_file(task.path)
     return Result(task.path, report["status"], size, report.get("error", ""), report)
 

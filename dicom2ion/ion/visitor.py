@@ -222,6 +222,13 @@ class IonVisitor:
     def _fact(self, key: str, name: str, value) -> None:
         self._elements.setdefault(key, {})[name] = value
 
+    def _header_facts(self, key: str, event) -> None:
+        """Record header bytes the writer cannot derive: an invalid VR, reserved bytes."""
+        if event.raw_vr is not None:
+            self._fact(key, "vr", event.raw_vr)
+        if event.reserved:
+            self._fact(key, "reserved", event.reserved)
+
     def _limit(self, tag: int) -> Optional[int]:
         return self.private_limit if tag & 0x10000 else self.standard_limit
 
@@ -265,11 +272,7 @@ class IonVisitor:
         ds.note(tag)
         vr = event.vr
         if event.raw_vr is not None or event.reserved:
-            key = ds.key(tag)
-            if event.raw_vr is not None:
-                self._fact(key, "vr", event.raw_vr)
-            if event.reserved:
-                self._fact(key, "reserved", event.reserved)
+            self._header_facts(ds.key(tag), event)
         data = event.value
         if data is None:
             self._pending = (ds, tag, vr, event.offset + header_size(ds.explicit, vr, event.raw_vr),
@@ -338,10 +341,7 @@ class IonVisitor:
         tag = event.tag
         ds.note(tag)
         key = ds.key(tag)
-        if event.raw_vr is not None:
-            self._fact(key, "vr", event.raw_vr)
-        if event.reserved:
-            self._fact(key, "reserved", event.reserved)
+        self._header_facts(key, event)
         explicit = ds.explicit
         little = ds.little
         if event.vr == "UN" and event.length == UNDEFINED:
@@ -390,10 +390,7 @@ class IonVisitor:
         tag = event.tag
         ds.note(tag)
         key = ds.key(tag)
-        if event.raw_vr is not None:
-            self._fact(key, "vr", event.raw_vr)
-        if event.reserved:
-            self._fact(key, "reserved", event.reserved)
+        self._header_facts(key, event)
         annotated = bool(tag & 0x10000) or not (
             event.vr == "OB" or (event.vr == dictionary_vr(tag)))
         data_offset = event.offset + header_size(ds.explicit, event.vr, event.raw_vr)
