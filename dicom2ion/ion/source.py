@@ -279,6 +279,7 @@ class IonSource:
         else:
             fields = sorted(fields, key=lambda f: f[0])
         counts: Dict[int, int] = {}
+        current = charsets
         duplicated = {t for t in (f[0] for f in fields) if sum(1 for g in fields if g[0] == t) > 1} \
             if len({f[0] for f in fields}) != len(fields) else set()
         for tag, vr, value, fpath in fields:
@@ -288,11 +289,14 @@ class IonSource:
                 if counts[tag] > 1:
                     key = f"{key}#{counts[tag]}"
             facts = self.elements.get(key)
-            yield from self._element(tag, vr, value, key, facts, charsets, explicit, little, fpath)
+            # as in the visitor: the data set's character set applies to the tags
+            # above (0008,0005) written after it; the rest use the inherited one
+            in_force = current if tag > SPECIFIC_CHARACTER_SET else charsets
+            yield from self._element(tag, vr, value, key, facts, in_force, explicit, little,
+                                     fpath)
             if tag == SPECIFIC_CHARACTER_SET:
-                # like the reader: the character set applies to what follows it
                 text = _plain(value)
-                charsets = charset.parse_charsets(text if isinstance(text, str) else None)
+                current = charset.parse_charsets(text if isinstance(text, str) else None)
 
     @staticmethod
     def _ordered(fields: list, order, path: str) -> list:

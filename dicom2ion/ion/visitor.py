@@ -88,13 +88,15 @@ def header_size(explicit: bool, vr: str, raw_vr: Optional[bytes]) -> int:
 class _DataSet:
     """Elements of the top-level data set or of one item."""
 
-    __slots__ = ("fields", "prefix", "charsets", "explicit", "little", "tags", "in_order",
+    __slots__ = ("fields", "prefix", "charsets", "inherited", "explicit", "little", "tags",
+                 "in_order",
                  "frames", "seen", "tag_set", "floor")
 
     def __init__(self, prefix: str, charsets: tuple, explicit: bool, little: bool):
         self.fields: list = []        # (sort key, name, value)
         self.prefix = prefix          # wire path of this data set + "/" (or "")
-        self.charsets = charsets
+        self.charsets = charsets      # in force after (0008,0005)
+        self.inherited = charsets     # for tags below (0008,0005)
         self.explicit = explicit
         self.little = little
         self.tags: List[int] = []
@@ -287,7 +289,8 @@ class IonVisitor:
             offset = event.offset + header_size(ds.explicit, vr, event.raw_vr)
             self._add(ds, tag, vr, {"dataOffset": offset, "length": len(data), "sha256": sha})
             return
-        value, facts = values.decode(vr, data, ds.little, ds.charsets)
+        value, facts = values.decode(vr, data, ds.little,
+                                     ds.charsets if tag > SPECIFIC_CHARACTER_SET else ds.inherited)
         if facts:
             key = ds.key(tag)
             for name, fact in facts.items():
@@ -327,7 +330,9 @@ class IonVisitor:
         if handle is not None:
             self.bulk_sink.finish(handle, sha)
         if chunks is not None:
-            value, facts = values.decode(vr, b"".join(chunks), ds.little, ds.charsets)
+            value, facts = values.decode(
+                vr, b"".join(chunks), ds.little,
+                ds.charsets if tag > SPECIFIC_CHARACTER_SET else ds.inherited)
             if facts:
                 for name, fact in facts.items():
                     self._fact(ds.key(tag), name, fact)
@@ -360,7 +365,9 @@ class IonVisitor:
         seq.item_start = (event.offset, event.length)
         item_key = f"{seq.key}/{index}"
         self._item_lengths.append((item_key, event.length == UNDEFINED))
-        self._stack.append(_DataSet(item_key + "/", seq.parent.charsets, seq.explicit, seq.little))
+        parent = seq.parent
+        charsets = parent.charsets if seq.tag > SPECIFIC_CHARACTER_SET else parent.inherited
+        self._stack.append(_DataSet(item_key + "/", charsets, seq.explicit, seq.little))
 
     def _item_end(self, event: ItemEnd) -> None:
         ds = self._stack.pop()
