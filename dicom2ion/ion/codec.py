@@ -38,8 +38,15 @@ def loads(data: Union[bytes, str], *, source: str = "") -> object:
     try:
         if data[:4] == _BVM:
             return simpleion.loads(data, single_value=True)
-        return simpleion.load(io.BytesIO(data), single_value=True,
-                              text_buffer_size_limit=TEXT_BUFFER_LIMIT)
+        try:
+            return simpleion.load(io.BytesIO(data), single_value=True,
+                                  text_buffer_size_limit=TEXT_BUFFER_LIMIT)
+        except Exception as exc:
+            if "INVALID_UTF8" not in str(exc):
+                raise
+            # amazon.ion's C text reader rejects \U escapes of characters beyond
+            # the BMP (which its own pretty writer emits): read with the pure-Python one
+            return simpleion.load_python(io.BytesIO(data), single_value=True)
     except Exception as exc:  # amazon.ion raises many kinds
         hint = ""
         if "BUFFER_TOO_SMALL" in str(exc) or "LOOKAHEAD" in str(exc):

@@ -126,8 +126,13 @@ class IonSource:
         self.resolve = resolve
         self.canonical = canonical
         self.target_syntax = transfer_syntax
-        wire = document.get("wire") if not canonical else None
+        wire = document.get("wire")
         self.wire = wire if wire is not None and not _is_null(wire) else {}
+        # canonical mode ignores the wire facts, except to write the original
+        # bytes of an unedited value that its character set cannot encode
+        self._raw_fallback: Dict[str, dict] = self._section("elements") if canonical else {}
+        if canonical:
+            self.wire = {}
         self.elements: Dict[str, dict] = self._section("elements")
         self.item_facts: Dict[str, dict] = self._section("items")
         self.orders: Dict[str, list] = self._section("order")
@@ -334,8 +339,22 @@ class IonSource:
                 return
             raise IonDocumentError("a struct value must be a bulk reference "
                                    "{dataOffset, length, sha256} or encapsulated pixel data", path)
-        data = self._primitive_bytes(tag, vr, value, facts, little, charsets, path)
+        try:
+            data = self._primitive_bytes(tag, vr, value, facts, little, charsets, path)
+        except IonDocumentError:
+            data = self._unedited_raw(key, vr, value, little, charsets)
+            if data is None:
+                raise
         yield Element(tag, vr, len(data), 0, data, raw_vr, reserved)
+
+    def _unedited_raw(self, key, vr, value, little, charsets) -> Optional[bytes]:
+        """The recorded raw bytes of a value, if it decodes to the value given."""
+        raw = (self._raw_fallback.get(key) or {}).get("raw")
+        if raw is None or _is_null(raw):
+            return None
+        raw = bytes(raw)
+        decoded, _ = values.decode(vr, raw, little, charsets)
+        return raw if decoded == _plain(value) else None
 
     def _primitive_bytes(self, tag, vr, value, facts, little, charsets, path) -> bytes:
         try:
@@ -362,7 +381,9 @@ class IonSource:
         if vr == "UN" and not self.canonical:
             undefined = True
         if self.canonical:
-            undefined = vr == "UN"
+            # in implicit VR only an undefined length tells a reader that a tag
+            # the dictionary does not call SQ holds a sequence (it may be empty)
+            undefined = vr == "UN" or (not explicit and dictionary_vr(tag) != "SQ")
         length = UNDEFINED if undefined else facts.get("length")
         yield SequenceStart(tag, vr, None if length is None else int(length), 0, raw_vr, reserved)
         inner_explicit, inner_little = explicit, little
@@ -385,6 +406,8 @@ class IonSource:
         yield SequenceEnd(0, bool(undefined), int(facts.get("delimiterLength", 0)))
 
     def _fragments(self, tag, vr, value, key, facts, raw_vr, reserved, path):
+        if self.canonical and vr not in ("OB", "OW"):
+            vr, raw_vr = "OB", None   # encapsulated data is OB
         yield FragmentsStart(tag, vr, 0, raw_vr, reserved)
         if not facts.get("noOffsetTable"):
             table = value.get("basicOffsetTable")

@@ -21,6 +21,7 @@ _AT_LE = struct.Struct("<HH")
 _AT_BE = struct.Struct(">HH")
 _PAD_CHARS = b" \x00"
 _NAN = float("nan")
+_LONG_TEXT = frozenset(("UC", "UR", "UT"))  # text VRs with a 4-byte length
 
 
 def _decode_text(data: bytes, vr: str, charsets: tuple) -> str:
@@ -96,7 +97,9 @@ def encode(vr: str, value, little: bool, charsets: tuple) -> bytes:
         if not isinstance(value, str):
             raise TypeError(f"VR {vr} needs a string, got {type(value).__name__}")
         data = _encode_text(value, vr, charsets)
-        return data + pad_byte(vr) if len(data) % 2 else data
+        if len(data) % 2 and (len(data) < 0xFFFF or vr in _LONG_TEXT):
+            return data + pad_byte(vr)
+        return data   # (an odd 65535-byte value cannot be padded in a short header)
     fmt = _LE.get(vr)
     if fmt is not None:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -106,6 +109,8 @@ def encode(vr: str, value, little: bool, charsets: tuple) -> bytes:
                 if not value.is_integer():
                     raise TypeError(f"VR {vr} needs an integer, got {value!r}")
                 value = int(value)
+        if value != value:
+            value = _NAN   # Ion has one NaN; other NaN bit patterns travel as raw bytes
         try:
             return (fmt if little else _BE[vr]).pack(value)
         except (struct.error, OverflowError) as exc:

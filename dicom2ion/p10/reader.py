@@ -191,6 +191,8 @@ class P10Reader:
             self._inflate(rest)
         if self._eof:
             self._finish_inflate()
+        if self._queued:        # we are inside events(): make the bytes visible now
+            self._join_queued()
 
     def _inflate(self, data: bytes) -> None:
         inflater = self._inflater

@@ -107,16 +107,19 @@ class P10Writer:
         elif kind is ValueChunk:
             self._write(event.data)
         elif kind is SequenceStart:
-            explicit = level.explicit and not (event.vr == "UN" and event.length == UNDEFINED)
+            # UN of undefined length holds implicit VR little endian items
+            un_sequence = level.explicit and event.vr == "UN" and event.length == UNDEFINED
+            explicit = level.explicit and not un_sequence
+            little = True if un_sequence else level.little
             if event.length is None:
                 self._open_measured(
                     lambda n, e=event, lv=level: self._element_header(
                         e.tag, e.vr, n, e.raw_vr, e.reserved, lv),
-                    explicit, level.little if explicit else True)
+                    explicit, little)
             else:
                 self._write(self._element_header(event.tag, event.vr, event.length,
                                                  event.raw_vr, event.reserved, level))
-                self._levels.append(_Level(explicit, level.little if explicit else True))
+                self._levels.append(_Level(explicit, little))
         elif kind is ItemStart:
             if event.length is None:
                 self._open_measured(lambda n, lt=level.little: self._item_header(0xFFFEE000, n, lt),
