@@ -43,8 +43,9 @@ What the reader legitimately reads differently (and so is not generated)
 * In implicit VR the reader takes VRs from the dictionary: elements get
   ``vr_of(tag)`` (UN when unknown, OW for "OB or OW"), a tag whose dictionary VR is SQ is
   always a sequence, a UN value of 8 bytes or more starting with an item tag
-  (FFFE,E000) is read as a sequence, an empty defined-length private
-  sequence is an empty UN element, and an undefined length on an OB/OW tag
+  (FFFE,E000) is read as a sequence (little endian: in implicit VR big
+  endian such sequences need undefined length), an empty defined-length
+  private sequence is an empty UN element, and an undefined length on an OB/OW tag
   or on Pixel Data opens encapsulated data. The generator follows these
   rules (``_avoid_item_tag`` rewrites such UN values).
 * The reader trusts the declared byte order and checks only explicit vs
@@ -109,6 +110,7 @@ NUMBERS = {"US": "H", "SS": "h", "UL": "I", "SL": "i", "FL": "f", "FD": "d", "SV
 ITEM_TAG_LE = b"\xfe\xff\x00\xe0"
 PIXEL_DATA = 0x7FE00010
 SPECIFIC_CHARACTER_SET = 0x00080005
+SOP_UIDS = (0x00080016, 0x00080018)   # SOPClassUID, SOPInstanceUID
 
 # Specific Character Set value -> how to turn text into bytes in that set.
 CHARSETS = {
@@ -118,28 +120,18 @@ CHARSETS = {
     "\\ISO 2022 IR 87": "iso2022_jp",
 }
 
-# Constructs a test can leave out (see the xfail regression tests in
-# test_properties.py for why each exists).
+# Constructs a test can leave out (test_properties.py says why each is).
 EXCLUDABLE = frozenset({
-    "undecodable_text",      # text whose bytes do not decode in the declared set
-    "odd_max_text",          # short-VR text of 0xFFFF bytes (no room for a pad byte)
     "charset_out_of_order",  # charset text before the Specific Character Set (in the
                              # file, or in tag order: tags below (0008,0005))
-    "repeated_tags",
-    "implicit_be_sequence",  # a sequence in an implicit VR big endian data set
-    "tiny_deflated",         # deflated: file under 132 bytes or fewer than 8 compressed bytes
     "raw_vr_fragments",      # encapsulated data whose VR bytes are not a VR
-    "nan",                   # any FL/FD NaN
-    "deflated",              # the deflated transfer syntax
-    "empty_sq_in_un",        # an empty private/unknown sequence inside UN of undefined length
+    "sop_uid_not_text",      # SOPClassUID/SOPInstanceUID with a wire VR other than UI
 })
 
-# Constructs every sample leaves out because of a package bug; each has a
-# strict-xfail regression test in test_properties.py (named in the comment).
-KNOWN_BUGS = frozenset({
-    "implicit_be_sequence",  # test_regression_writer_implicit_be_sequence_items
-    "tiny_deflated",         # test_regression_reader_tiny_deflated_file
-})
+# Constructs every sample leaves out because of a package bug, each with a
+# strict-xfail regression test in test_properties.py (none at the moment:
+# the bugs these tests found are fixed and their regression tests pass).
+KNOWN_BUGS = frozenset()
 
 
 # --------------------------------------------------------------------------
@@ -202,7 +194,6 @@ class Ctx(NamedTuple):
     charset: Optional[str]
     depth: int
     exclude: frozenset
-    inside_un: bool = False   # in the items of UN of undefined length
 
 
 def node_tag(node) -> int:
@@ -226,12 +217,6 @@ BIG_INTS = {"SV": (2 ** 53 + 1, -(2 ** 53) - 1, 2 ** 63 - 1, -(2 ** 63)),
             "UV": (2 ** 53 + 1, 2 ** 63, 2 ** 64 - 1)}
 
 
-def _is_nan(bits: int, size: int) -> bool:
-    if size == 4:
-        return (bits >> 23) & 0xFF == 0xFF and bits & 0x7FFFFF != 0
-    return (bits >> 52) & 0x7FF == 0x7FF and bits & 0xFFFFFFFFFFFFF != 0
-
-
 @st.composite
 def number_value(draw, vr: str, ctx: Ctx) -> bytes:
     fmt = NUMBERS[vr]
@@ -247,16 +232,12 @@ def number_value(draw, vr: str, ctx: Ctx) -> bytes:
     for _ in range(count):
         if vr == "FL":
             bits = draw(st.one_of(st.sampled_from(FL_BITS), st.integers(0, 2 ** 32 - 1)))
-            if "nan" in ctx.exclude and _is_nan(bits, 4):
-                bits = 0x3F800000
             out.append(_pack("I", ctx.little, bits))
         elif vr == "FD":
             bits = draw(st.one_of(
                 st.sampled_from(FD_CANONICAL_BITS), st.sampled_from(FD_NAN_PAYLOAD_BITS),
                 st.integers(0, 2 ** 64 - 1),
                 st.floats().map(lambda f: struct.unpack("<Q", struct.pack("<d", f))[0])))
-            if "nan" in ctx.exclude and _is_nan(bits, 8):
-                bits = 0x3FF0000000000000
             out.append(_pack("Q", ctx.little, bits))
         else:
             lo, hi = {"H": (0, 2 ** 16 - 1), "h": (-(2 ** 15), 2 ** 15 - 1),
@@ -323,8 +304,7 @@ def text_value(draw, vr: str, ctx: Ctx) -> bytes:
     kinds = ["empty", "ascii", "ascii", "multi", "pad"]
     if vr in CHARSET_VRS:
         kinds += ["charset", "charset"]
-    if "undecodable_text" not in ctx.exclude:
-        kinds.append("undecodable")
+    kinds.append("undecodable")
     kinds.append("max")
     kind = draw(st.sampled_from(kinds))
     pad = b"\x00" if vr == "UI" else b" "
@@ -332,8 +312,7 @@ def text_value(draw, vr: str, ctx: Ctx) -> bytes:
         return b""
     if kind == "max":
         # the longest value a short explicit header can hold, and one less
-        sizes = [0xFFFE] if "odd_max_text" in ctx.exclude else [0xFFFF, 0xFFFE]
-        size = draw(st.sampled_from(sizes))
+        size = draw(st.sampled_from((0xFFFF, 0xFFFE)))
         fill = draw(st.sampled_from((b"A", b"1", b"A\\B")))
         core = (fill * size)[:size]
         if size % 2 == 0 and draw(st.booleans()):
@@ -400,6 +379,8 @@ def element_node(draw, ctx: Ctx, tag: int, vr: Optional[str] = None):
     reserved = 0
     if not ctx.explicit:
         vr = implicit_vr(tag)
+    elif tag in SOP_UIDS and "sop_uid_not_text" in ctx.exclude:
+        vr = "UI"
     else:
         if vr is None:
             entry = lookup(tag)
@@ -451,15 +432,15 @@ def sequence_node(draw, ctx: Ctx, tag: int):
             reserved = draw(st.integers(1, 0xFFFF))
     else:
         vr = "SQ"
-        undefined = draw(st.booleans())
+        # a defined-length sequence the dictionary does not know is found by
+        # its first item tag, read little endian: not in implicit VR BE
+        undefined = draw(st.booleans()) if standard_sq or ctx.little else True
     inner = ctx._replace(depth=ctx.depth - 1)
     if vr == "UN":
-        inner = inner._replace(explicit=False, little=True, inside_un=True)
+        inner = inner._replace(explicit=False, little=True)
     min_items = 0
     if not ctx.explicit and not standard_sq and not undefined:
         min_items = 1   # an empty defined-length private sequence is a UN element
-    if ctx.inside_un and not standard_sq and "empty_sq_in_un" in ctx.exclude:
-        min_items = 1
     items = draw(st.lists(item(inner), min_size=min_items, max_size=3))
     end = 0
     if undefined and draw(st.integers(0, 9)) == 0:
@@ -582,8 +563,6 @@ def _charset_sensitive(node) -> bool:
 def _order(draw, nodes: list, ctx: Ctx, has_charset: bool = False) -> list:
     """Sort (the usual case, tags made unique), shuffle, or repeat a tag."""
     mode = draw(st.sampled_from(("sorted",) * 6 + ("shuffled", "repeated")))
-    if "repeated_tags" in ctx.exclude and mode == "repeated":
-        mode = "shuffled"
     if mode == "sorted" or len(nodes) < 2 and mode == "shuffled":
         seen, out = set(), []
         for node in sorted(nodes, key=node_tag):
@@ -619,11 +598,13 @@ def _cs_value(term: str) -> bytes:
 
 def _with_head(nodes: list, ctx: Ctx, head_value: bytes) -> list:
     """Make the first element one the reader can detect the encoding from."""
-    first = nodes[0] if nodes else None
-    if first is not None and node_tag(first) >> 16 == 0x0008 and not (
-            first[0] == "el" and first[4] is not None or first[0] == "frag" and first[6]):
+    def usable(node) -> bool:
+        return node_tag(node) >> 16 == 0x0008 and not (
+            node[0] == "el" and node[4] is not None or node[0] == "frag" and node[6])
+
+    if nodes and usable(nodes[0]):
         return nodes
-    heads = [n for n in nodes if node_tag(n) == 0x00080000]
+    heads = [n for n in nodes if node_tag(n) == 0x00080000 and usable(n)]
     if heads:
         return heads[:1] + [n for n in nodes if n is not heads[0]]
     return [("el", 0x00080000, "UL", head_value, None, 0)] + nodes
@@ -710,9 +691,8 @@ def p10_samples(draw, exclude: frozenset = frozenset()) -> Sample:
     deflated = False
     mismatch = False
     if has_meta:
-        ts = draw(st.sampled_from((IMPLICIT_LE, EXPLICIT_LE, EXPLICIT_BE)
-                                  + (() if "deflated" in exclude else (DEFLATED_LE,))
-                                  + (JPEG_BASELINE, RLE_LOSSLESS, UNKNOWN_UID, None)))
+        ts = draw(st.sampled_from((IMPLICIT_LE, EXPLICIT_LE, EXPLICIT_BE, DEFLATED_LE,
+                                   JPEG_BASELINE, RLE_LOSSLESS, UNKNOWN_UID, None)))
         declared = ts
         deflated = ts == DEFLATED_LE
         encoding = native.get(ts) or draw(st.sampled_from(guessed))
@@ -723,10 +703,7 @@ def p10_samples(draw, exclude: frozenset = frozenset()) -> Sample:
         encoding = draw(st.sampled_from(guessed))
     explicit, little = encodings[encoding]
     charset = draw(st.sampled_from(list(CHARSETS)))
-    depth = draw(st.integers(0, 3))
-    if encoding == "implicit-be" and "implicit_be_sequence" in exclude:
-        depth = 0
-    ctx = Ctx(explicit, little, charset, depth, exclude)
+    ctx = Ctx(explicit, little, charset, draw(st.integers(0, 3)), exclude)
 
     # the data set
     nodes = draw(data_set_nodes(ctx, low_groups=True))
@@ -804,14 +781,6 @@ def p10_samples(draw, exclude: frozenset = frozenset()) -> Sample:
     data = write_events(events)
     if preamble_data is None:
         assume(data[128:132] != b"DICM")
-    if deflated and "tiny_deflated" in exclude:
-        # the reader inflates only once it has 132 bytes (preamble check) and
-        # 8 compressed bytes; starting later loses the data set
-        prefix = len(write_events([Preamble(preamble_data)] + meta_events + [End(0)]))
-        tail = len(events[-2].value) if type(events[-2]) is Trailing and events[-3] is not \
-            events[-2] and type(events[-3]) is DeflateInfo else 0
-        assume(len(data) - prefix - tail >= 8)
-        assume(preamble_data is not None or len(data) >= 132)
     desc.append(f"{encoding} charset={charset} mismatch={mismatch} preamble={preamble} "
                 f"trailing={kind}")
     return Sample(events, data, any(_has(n, "frag") for n in ordered), "; ".join(desc))
