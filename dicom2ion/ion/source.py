@@ -240,7 +240,9 @@ class IonSource:
             (0x00020013, "SH", IMPLEMENTATION_VERSION_NAME),
         )
         for tag, vr, value in required:
-            if tag not in have and value is not None and not _is_null(value):
+            plain = _plain(value)
+            if tag not in have and plain and (isinstance(plain, str) or tag == 0x00020001):
+                # (a UID only when the data set holds it as text)
                 have[tag] = (tag, vr, value, "dataSet.%08X" % tag)
         out = sorted(have.values(), key=lambda f: f[0])
         size = 0
