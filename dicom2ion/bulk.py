@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import tempfile
 import zlib
 from typing import Iterator, Optional, Sequence
@@ -136,7 +135,3 @@ class Resolver:
             except OSError:
                 pass
             self._inflated = None
-
-
-def copy_file(src: str, dst: str) -> None:
-    shutil.copyfile(src, dst)

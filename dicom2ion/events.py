@@ -162,9 +162,3 @@ class End(NamedTuple):
 
     offset: int
 
-
-EVENT_TYPES = (
-    Preamble, FileMetaStart, DataSetStart, Element, ValueChunk, SequenceStart,
-    ItemStart, ItemEnd, SequenceEnd, FragmentsStart, Fragment, FragmentsEnd,
-    Trailing, DeflateInfo, End,
-)

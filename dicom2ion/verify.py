@@ -7,7 +7,7 @@ import hashlib
 import os
 import tempfile
 from itertools import zip_longest
-from typing import Iterable, List, Optional
+from typing import Iterable, List
 
 from amazon.ion.equivalence import ion_equals
 
@@ -132,9 +132,11 @@ def verify_file(path: str, *, check_text: bool = True, **options) -> dict:
         binary = codec.dumps(doc, binary=True)
         loaded = codec.loads(binary)
         checks = report["checks"]
+        hasher = hashlib.sha256()
         with open(path, "rb") as fp:
-            digest = hashlib.file_digest(fp, "sha256").hexdigest() if hasattr(
-                hashlib, "file_digest") else hashlib.sha256(fp.read()).hexdigest()
+            for chunk in iter(lambda: fp.read(1 << 20), b""):
+                hasher.update(chunk)
+        digest = hasher.hexdigest()
         checks["fileSha256"] = str(doc["fileInfo"]["sha256"]) == digest
         if check_text:
             text = codec.dumps(doc, binary=False)

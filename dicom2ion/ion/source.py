@@ -9,7 +9,7 @@ padding, strings re-encoded in the declared character set).
 from __future__ import annotations
 
 import struct
-from typing import Callable, Dict, Iterable, Iterator, List, Optional
+from typing import Callable, Dict, Iterable, Iterator, Optional
 
 from amazon.ion.simple_types import IonPyNull
 
@@ -287,14 +287,11 @@ class IonSource:
             fields = sorted(fields, key=lambda f: f[0])
         counts: Dict[int, int] = {}
         current = charsets
-        duplicated = {t for t in (f[0] for f in fields) if sum(1 for g in fields if g[0] == t) > 1} \
-            if len({f[0] for f in fields}) != len(fields) else set()
         for tag, vr, value, fpath in fields:
             key = prefix + "%08X" % tag
-            if tag in duplicated:
-                counts[tag] = counts.get(tag, 0) + 1
-                if counts[tag] > 1:
-                    key = f"{key}#{counts[tag]}"
+            seen = counts[tag] = counts.get(tag, 0) + 1
+            if seen > 1:            # a repeated tag: its wire path says which one
+                key = f"{key}#{seen}"
             facts = self.elements.get(key)
             # as in the visitor: the data set's character set applies to the tags
             # above (0008,0005) written after it; the rest use the inherited one

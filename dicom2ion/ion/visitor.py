@@ -207,7 +207,8 @@ class IonVisitor:
         self._seq_lengths: list = []   # (key, undefined)
         self._item_lengths: list = []  # (key, undefined)
         self._pending = None           # value arriving in chunks
-        self._trailing = None
+        self._trailing = None          # chunks of long trailing bytes
+        self._trailing_field = "trailing"
         self._dispatch: Dict[type, Callable] = {
             Element: self._element, ValueChunk: self._chunk, SequenceStart: self._sequence_start,
             ItemStart: self._item_start, ItemEnd: self._item_end, SequenceEnd: self._sequence_end,

@@ -39,14 +39,12 @@ PIXEL_DATA = 0x7FE00010
 TRANSFER_SYNTAX = 0x00020010
 
 _LE_HH = struct.Struct("<HH")
-_BE_HH = struct.Struct(">HH")
 _LE_HHL = struct.Struct("<HHL")
 _BE_HHL = struct.Struct(">HHL")
 _LE_H = struct.Struct("<H")
 _BE_H = struct.Struct(">H")
 _LE_HL = struct.Struct("<HL")
 _BE_HL = struct.Struct(">HL")
-_LE_L = struct.Struct("<L")
 
 _OB_OR_OW: dict = {}
 

@@ -54,7 +54,6 @@ class P10Writer:
         self._levels: List[_Level] = [_Level(True, True)]
         self._raw_deflated = raw_deflated
         self._spool = None
-        self.bytes_written = 0
 
     # -- header encoding ---------------------------------------------------
     def _element_header(self, tag: int, vr: str, length: int, raw_vr: Optional[bytes],
