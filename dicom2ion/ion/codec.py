@@ -8,6 +8,11 @@ from typing import BinaryIO, Union
 from amazon.ion import simpleion
 
 from ..errors import IonDocumentError
+from .null import normalise
+
+# Bare Python values where Ion allows (str, int, bytes, list, None for an
+# unannotated null); annotated values keep amazon.ion's IonPy types.
+_BARE = simpleion.IonPyValueModel.MAY_BE_BARE
 
 # Text Ion read with the C extension needs a buffer that fits the longest
 # value; binary Ion has no such limit.
@@ -32,21 +37,23 @@ def dumps(document, *, binary: bool = True, pretty: bool = False) -> bytes:
 
 
 def loads(data: Union[bytes, str], *, source: str = "") -> object:
-    """Load one Ion document from bytes (binary or text)."""
+    """Load one Ion document from bytes (binary or text). Empty values are
+    ``None`` (``Null`` when annotated), as ``convert`` gives them."""
     if isinstance(data, str):
         data = data.encode("utf-8")
     try:
         if data[:4] == _BVM:
-            return simpleion.loads(data, single_value=True)
+            return normalise(simpleion.loads(data, single_value=True, value_model=_BARE))
         try:
-            return simpleion.load(io.BytesIO(data), single_value=True,
-                                  text_buffer_size_limit=TEXT_BUFFER_LIMIT)
+            return normalise(simpleion.load(io.BytesIO(data), single_value=True,
+                                            text_buffer_size_limit=TEXT_BUFFER_LIMIT,
+                                            value_model=_BARE))
         except Exception as exc:
             if "INVALID_UTF8" not in str(exc):
                 raise
             # amazon.ion's C text reader rejects \U escapes of characters beyond
             # the BMP (which its own pretty writer emits): read with the pure-Python one
-            return simpleion.load_python(io.BytesIO(data), single_value=True)
+            return normalise(simpleion.load_python(io.BytesIO(data), single_value=True))
     except Exception as exc:  # amazon.ion raises many kinds
         hint = ""
         if "BUFFER_TOO_SMALL" in str(exc) or "LOOKAHEAD" in str(exc):
