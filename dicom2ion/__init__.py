@@ -6,8 +6,9 @@ from .errors import BulkDataError, Dicom2IonError, DicomParseError, IonDocumentE
 from .convert import (  # noqa: E402
     convert, convert_async, convert_to, load, dump, to_dicom, to_dicom_bytes,
 )
+from .dataset import BulkValue, Dataset, read  # noqa: E402
 
 __all__ = [
     "__version__", "convert", "convert_async", "convert_to", "load", "dump", "to_dicom",
-    "to_dicom_bytes", "Dicom2IonError", "DicomParseError", "IonDocumentError", "BulkDataError",
+    "to_dicom_bytes", "read", "Dataset", "BulkValue", "Dicom2IonError", "DicomParseError", "IonDocumentError", "BulkDataError",
 ]
