@@ -6,6 +6,7 @@ One function, :func:`typed`, maps (VR, Ion value) to a Python value:
   components None;
 * DS -> float (``Decimal`` with ``decimal=True``), IS -> int; a component
   that does not parse stays a str;
+* AE, CS -> str without leading spaces (not significant, PS3.5 6.2);
 * PN -> :class:`PersonName` (a str with its component groups), DA/TM/DT ->
   :class:`DA`/:class:`TM`/:class:`DT` (str with ``.date()``, ``.time()``,
   ``.datetime()``), AT -> :class:`Tag` (an int shown as ``(gggg,eeee)``);
@@ -161,6 +162,11 @@ def _is(text: str, decimal: bool):
         return int(number) if number.is_integer() else text
 
 
+def _stripped(text: str, _decimal):
+    text = text.strip(" ")
+    return text if text else None
+
+
 def _at(text: str):
     return Tag(int(text, 16)) if text else None
 
@@ -172,6 +178,8 @@ _TEXT = {
     "TM": lambda text, _: TM(text) if text else None,
     "DT": lambda text, _: DT(text) if text else None,
     "AT": lambda text, _: _at(text),
+    # PS3.5 6.2: leading and trailing spaces are not significant in AE and CS
+    "AE": _stripped, "CS": _stripped,
 }
 
 
