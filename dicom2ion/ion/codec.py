@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from typing import BinaryIO, Union
 
 from amazon.ion import simpleion
@@ -20,12 +21,33 @@ TEXT_BUFFER_LIMIT = 256 << 20
 _BVM = b"\xe0\x01\x00\xea"
 
 
+# an escape written by amazon.ion's pretty printer, not itself escaped
+_ESCAPE = re.compile(r"(?<!\\)((?:\\\\)*)\\(?:x([0-9a-fA-F]{2})|u([0-9a-fA-F]{4})|U([0-9a-fA-F]{8}))")
+
+
+def _readable_char(match) -> str:
+    code = int(match.group(2) or match.group(3) or match.group(4), 16)
+    char = chr(code)
+    if code < 0xA0 or not char.isprintable() or 0xD800 <= code <= 0xDFFF:
+        return match.group(0)        # controls, invisible characters: stay escaped
+    return match.group(1) + char
+
+
+def readable(text: str) -> str:
+    """Ion text with the non-ASCII escapes of amazon.ion's pretty printer
+    turned back into the characters (UTF-8 when written), except controls."""
+    return _ESCAPE.sub(_readable_char, text)
+
+
 def dump(document, fp: BinaryIO, *, binary: bool = True, pretty: bool = False) -> None:
-    """Write a document; pretty text is for people (slower, pure Python)."""
+    """Write a document; pretty text is for people (slower, pure Python) and
+    keeps non-ASCII text readable."""
     if binary:
         simpleion.dump(document, fp, binary=True)
         return
     text = simpleion.dumps(document, binary=False, indent="  " if pretty else None)
+    if pretty:
+        text = readable(text)
     fp.write(text.encode("utf-8"))
     fp.write(b"\n")
 
