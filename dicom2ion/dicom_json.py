@@ -179,7 +179,10 @@ def from_dicom_json(model, out=None, *, bulk_loader: Optional[Callable[[str], by
     import json
     from .convert import to_dicom, to_dicom_bytes
     if isinstance(model, (str, bytes, bytearray)):
-        model = json.loads(model)
+        try:
+            model = json.loads(model)
+        except ValueError as exc:
+            raise IonDocumentError(f"not DICOM JSON: {exc}") from None
     if not isinstance(model, dict):
         raise IonDocumentError("a DICOM JSON model is a JSON object")
     loader = bulk_loader or _load_uri
@@ -324,3 +327,18 @@ def _fragments(data: bytes, where: str) -> dict:
            else table)
     return {"dataOffset": 0, "length": 0, "sha256": "", "encapsulatedPixelData": True,
             "basicOffsetTable": bot, "fragments": fragments}
+
+
+def write_dicom_json(source, out, *, indent: Optional[int] = None, **options) -> dict:
+    """Write the DICOM JSON of ``source`` to ``out`` (a path, written
+    atomically, or a binary stream); returns the model."""
+    import json
+    from .convert import atomic_output
+    model = to_dicom_json(source, **options)
+    data = json.dumps(model, indent=indent, ensure_ascii=False).encode("utf-8")
+    if isinstance(out, (str, os.PathLike)):
+        with atomic_output(out) as fp:
+            fp.write(data)
+    else:
+        out.write(data)
+    return model

@@ -72,3 +72,12 @@ def test_shallow_benchmark_tool_runs(tmp_path):
     shallow_benchmark.main(["--size", "1M", "--repeat", "1", "--json", str(out)])
     result = json.loads(out.read_text())
     assert result["document_bytes"] > 1 << 20 and result["shallow_s"] > 0
+
+
+def test_shallow_read_of_a_cut_document_is_a_clear_error():
+    from dicom2ion import IonDocumentError
+    doc = dicom2ion.convert(FIXTURES / "example_ct.dcm")
+    data = codec.dumps(doc)
+    for cut in (20, len(data) // 3, len(data) // 2, len(data) - 5):
+        with pytest.raises(IonDocumentError, match="not a readable Ion document"):
+            dicom2ion.load(data[:cut], fields=["PatientName", "PixelData"])

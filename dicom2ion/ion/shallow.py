@@ -130,13 +130,21 @@ class _Walker:
         if not spans:
             return []
         data = _BVM + self.lst + b"".join(self.window.read(a, b - a) for a, b in spans)
-        values = simpleion.loads(data, single_value=False, value_model=_BARE)
+        try:
+            values = simpleion.loads(data, single_value=False, value_model=_BARE)
+        except Exception as exc:  # amazon.ion raises many kinds
+            raise IonDocumentError(f"a value does not decode: {exc}") from None
+        if len(values) != len(spans):
+            raise IonDocumentError("the document ends inside a value")
         return [normalise(v) for v in values]
 
     def _symbol_table(self, start: int, end: int) -> None:
         """A local symbol table struct: its symbols, appended or replacing."""
         raw = self.window.read(start, end - start)
-        table = simpleion.loads(_BVM + raw, single_value=True, value_model=_BARE)
+        try:
+            table = simpleion.loads(_BVM + raw, single_value=True, value_model=_BARE)
+        except Exception as exc:  # amazon.ion raises many kinds
+            raise IonDocumentError(f"the symbol table does not decode: {exc}") from None
         imports = table.get("imports")
         imports_text = getattr(imports, "text", imports)
         if imports_text == "$ion_symbol_table":
@@ -168,6 +176,10 @@ class _Walker:
                 self._symbol_table(apos + annot_len, iend)
                 self.lst += window.read(pos, end - pos)
             elif t == 0xD:
+                size = window.fp.seek(0, os.SEEK_END)
+                if end > size:
+                    raise IonDocumentError(f"the document is cut short: it declares {end} "
+                                           f"bytes, the input has {size}")
                 return body, end
             elif t in (-1, 0):   # another version marker, or padding
                 pass
