@@ -178,3 +178,21 @@ def test_shallow_read_of_fixture_equals_full(tmp_path):
     ds = dicom2ion.read(ion, fields=["PatientName", "PixelData"])
     assert len(ds) == 2 and ds.PatientName == "Doe^Jane"
     assert ds.bulk("PixelData").read() == dicom2ion.read(source).bulk("PixelData").read()
+
+
+def test_bad_inputs_are_clear_errors(tmp_path):
+    from dicom2ion import DicomParseError, IonDocumentError
+    from dicom2ion.dicom_json import from_dicom_json
+    garbage = tmp_path / "garbage.dcm"
+    garbage.write_bytes(b"\x01\x02" * 300)
+    with pytest.raises(DicomParseError) as info:
+        dicom2ion.read(garbage)
+    assert str(garbage) in str(info.value)
+    with pytest.raises(IonDocumentError, match="dataSet"):
+        dicom2ion.read(b'{schemaVersion: "1.0"}')
+    with pytest.raises(IonDocumentError, match="not DICOM JSON"):
+        from_dicom_json("{not json")
+    with pytest.raises(IonDocumentError, match="00280010"):
+        from_dicom_json({"00280010": {"vr": "US", "Value": ["sixteen"]}})
+    with pytest.raises(IonDocumentError, match="8 hex digits"):
+        from_dicom_json({"Rows": {"vr": "US", "Value": [1]}})
