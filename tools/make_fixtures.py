@@ -229,6 +229,7 @@ class Fixture(NamedTuple):
     data: bytes
     expect: Optional[dict] = None      # valid files: facts known from the build
     error: Optional[dict] = None       # broken files: {"offset", "message"}
+    damage: Optional[dict] = None      # damaged_*: {"class", "offset"} of the damage
 
 
 BUILDERS: List[Callable[[], Fixture]] = []
@@ -1178,6 +1179,36 @@ def preamble_only() -> Fixture:
                    error={"offset": 132, "message": "no data"})
 
 
+# -- damaged files (issue 12) --------------------------------------------------------
+# One file per kind of damage found in real archives or by tools/fuzz.py, named
+# damaged_*.dcm; "damage" in the manifest gives its class and the byte offset
+# where the damage is. Today's reader refuses each at that offset (the "error").
+
+def _damaged(name: str, description: str, data: bytes, klass: str, offset: int,
+             message: str, error_offset: Optional[int] = None) -> Fixture:
+    return Fixture(f"damaged_{name}.dcm", description, False, data,
+                   error={"offset": offset if error_offset is None else error_offset,
+                          "message": message},
+                   damage={"class": klass, "offset": offset})
+
+
+@fixture
+def damaged_meta_sequence() -> Fixture:
+    name = "damaged_meta_sequence"
+    # a meta element of undefined length (here an SQ holding one item) before the
+    # transfer syntax: the first tag outside group 0002 (the item tag) used to end
+    # the meta group with the sequence still open
+    it = item(dataset(elem(0x00020002, "UI", ui(SECONDARY_CAPTURE))), undefined=True)
+    _, sq = seq(0x00020009, [it], undefined=True)
+    good = meta(EXPLICIT_LE, SECONDARY_CAPTURE, uid_for(name))
+    head = ZERO_PREAMBLE + b"DICM" + good
+    cut = only(head, header(0x00020010, "UI", len(ui(EXPLICIT_LE))))
+    data = head[:cut] + sq + head[cut:] + dataset(*common(name))
+    return _damaged("meta_sequence",
+                    "A sequence of undefined length, (0002,0009), inside the file meta group",
+                    data, "meta-sequence", cut, "file meta group cannot hold a sequence")
+
+
 # -- output -----------------------------------------------------------------------
 def build() -> Dict[str, bytes]:
     """{file name: bytes} of every fixture and the manifest."""
@@ -1195,6 +1226,8 @@ def build() -> Dict[str, bytes]:
             entry["expect"] = fx.expect or {}
         else:
             entry["error"] = fx.error
+        if fx.damage is not None:
+            entry["damage"] = fx.damage
         entries.append(entry)
     manifest = {
         "about": "Hand-built DICOM fixtures written by tools/make_fixtures.py; "

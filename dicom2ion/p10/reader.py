@@ -323,6 +323,11 @@ class P10Reader:
             self._phase = _BODY_START
             return self._body_start()
         event = self._body()
+        if type(event) in (SequenceStart, FragmentsStart):
+            # meta elements are primitive; a container here would leave the
+            # meta group (ended by the first tag outside group 0002) open
+            raise self._error("the file meta group cannot hold a sequence or an "
+                              "undefined-length value", event.offset)
         if type(event) is Element and event.tag == TRANSFER_SYNTAX:
             if event.value is not None:
                 self._set_transfer_syntax(event.value)
