@@ -10,6 +10,7 @@ traceback, and never accepted and rebuilt differently.
 from __future__ import annotations
 
 import io
+import struct
 
 import pytest
 
@@ -53,7 +54,7 @@ def refusal(data: bytes, **options) -> DicomParseError:
 
 def test_every_damage_class_has_a_fixture():
     classes = {ENTRIES[name]["damage"]["class"] for name in DAMAGED}
-    assert {"meta-sequence"} <= classes
+    assert {"meta-sequence", "meta-element-in-data-set"} <= classes
 
 
 @pytest.mark.parametrize("name", DAMAGED)
@@ -90,3 +91,29 @@ def test_sequence_in_the_meta_group_is_refused_not_a_crash(tmp_path):
     # implicit VR: an undefined length in group 0002 is refused too
     head = data[:132] + bytes.fromhex("02000000 ffffffff") + bytes.fromhex("feff00e0 00000000")
     assert "meta group" in str(refusal(head))
+
+
+@pytest.mark.parametrize("name, tag", [("damaged_meta_in_data_set.dcm", 0x00020013),
+                                       ("damaged_meta_group_number.dcm", 0x00020001)])
+def test_meta_element_in_the_data_set_is_refused(name, tag):
+    """Group 0002 after the meta group ended used to be accepted and rebuilt
+    inside the meta group (the document keeps no section boundary): the 1 %
+    of mutants "accepted but different" at offsets 132-350 in issue 12."""
+    error = refusal(read(name))
+    assert error.path == (tag,)
+    assert "file meta element in the data set" in str(error)
+    assert round_trip(path_of(name)) == "refused"
+
+
+def test_meta_elements_in_items_are_not_refused(tmp_path):
+    """Only the top level of the data set is the meta group's business: the
+    same stray element inside a sequence item converts and rebuilds exactly."""
+    data = read("damaged_meta_in_data_set.dcm")
+    at = ENTRIES["damaged_meta_in_data_set.dcm"]["damage"]["offset"]
+    stray = data[at:at + 22]
+    assert stray[:4] == b"\x02\x00\x13\x00"
+    nested = (struct.pack("<HH2sHL", 0x0008, 0x1140, b"SQ", 0, 8 + len(stray))
+              + struct.pack("<HHL", 0xFFFE, 0xE000, len(stray)) + stray)
+    path = tmp_path / "nested.dcm"
+    path.write_bytes(data[:at] + nested + data[at + 22:])
+    assert round_trip(path) == "exact"

@@ -1209,6 +1209,39 @@ def damaged_meta_sequence() -> Fixture:
                     data, "meta-sequence", cut, "file meta group cannot hold a sequence")
 
 
+@fixture
+def damaged_meta_in_data_set() -> Fixture:
+    name = "damaged_meta_in_data_set"
+    # a copy of the meta group's ImplementationVersionName after the body's first
+    # element: read as a data set element, it used to move into the meta group
+    # on the way back (verify: "structure -- DataSetStart vs Element")
+    stray = elem(0x00020013, "SH", text(IMPLEMENTATION_NAME))[1]
+    els = common(name)
+    head = ZERO_PREAMBLE + b"DICM" + meta(EXPLICIT_LE, SECONDARY_CAPTURE, uid_for(name))
+    first = dataset(els[0])
+    at = len(head) + len(first)
+    data = head + first + stray + dataset(*els[1:])
+    return _damaged("meta_in_data_set",
+                    "A file meta element, (0002,0013), repeated inside the data set after "
+                    "its first element", data, "meta-element-in-data-set", at,
+                    "file meta element in the data set")
+
+
+@fixture
+def damaged_meta_group_number() -> Fixture:
+    name = "damaged_meta_group_number"
+    # the group number of (0002,0000) damaged to 0012: there is no meta group, the
+    # data set starts at 132 and the other meta elements follow inside it
+    good = meta(EXPLICIT_LE, SECONDARY_CAPTURE, uid_for(name))
+    damaged = struct.pack("<H", 0x0012) + good[2:]
+    data = ZERO_PREAMBLE + b"DICM" + damaged + dataset(*common(name))
+    return _damaged("meta_group_number",
+                    "The group number of FileMetaInformationGroupLength damaged from 0002 "
+                    "to 0012: the meta elements after it stand in the data set",
+                    data, "meta-element-in-data-set", 132, "file meta element in the data set",
+                    error_offset=132 + 12)
+
+
 # -- output -----------------------------------------------------------------------
 def build() -> Dict[str, bytes]:
     """{file name: bytes} of every fixture and the manifest."""
