@@ -1242,6 +1242,38 @@ def damaged_meta_group_number() -> Fixture:
                     error_offset=132 + 12)
 
 
+def _image(name: str) -> Tuple[bytes, int]:
+    """A small explicit VR LE image file and the offset of its PixelData header."""
+    els = common(name) + [elem(0x00280010, "US", nums("H", 4)),
+                          elem(0x00280011, "US", nums("H", 4)),
+                          elem(0x00280100, "US", nums("H", 16)),
+                          elem(0x7FE00010, "OW", fake_bytes(name, 32))]
+    data = p10(EXPLICIT_LE, dataset(*els), name=name)
+    return data, only(data, header(0x7FE00010, "OW", 32))
+
+
+@fixture
+def damaged_cut_in_pixel_header() -> Fixture:
+    name = "damaged_cut_in_pixel_header"
+    whole, pixel = _image(name)
+    data = whole[:pixel + 4]      # (7FE0,0010) and nothing else: the image is gone
+    return _damaged("cut_in_pixel_header",
+                    "File cut 4 bytes into the 12-byte PixelData header (like head -c 6292 "
+                    "CT_small.dcm): not trailing bytes", data, "cut-in-header", pixel,
+                    "4 bytes into an element header")
+
+
+@fixture
+def damaged_cut_in_meta_header() -> Fixture:
+    name = "damaged_cut_in_meta_header"
+    whole = p10(EXPLICIT_LE, dataset(*common(name)), name=name)
+    at = only(whole, header(0x00020013, "SH", len(text(IMPLEMENTATION_NAME))))
+    data = whole[:at + 6]         # tag and VR of ImplementationVersionName
+    return _damaged("cut_in_meta_header",
+                    "File cut 6 bytes into the header of the last meta element, "
+                    "(0002,0013) SH", data, "cut-in-header", at, "6 bytes into an element header")
+
+
 # -- output -----------------------------------------------------------------------
 def build() -> Dict[str, bytes]:
     """{file name: bytes} of every fixture and the manifest."""
