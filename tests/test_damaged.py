@@ -54,7 +54,8 @@ def refusal(data: bytes, **options) -> DicomParseError:
 
 def test_every_damage_class_has_a_fixture():
     classes = {ENTRIES[name]["damage"]["class"] for name in DAMAGED}
-    assert {"meta-sequence", "meta-element-in-data-set", "cut-in-header"} <= classes
+    assert {"meta-sequence", "meta-element-in-data-set", "cut-in-header",
+            "deflate-truncated"} <= classes
 
 
 @pytest.mark.parametrize("name", DAMAGED)
@@ -155,3 +156,16 @@ def test_cut_header_on_a_corpus_file(tmp_path):
         pytest.skip("corpus absent")
     error = refusal(ct.read_bytes()[:6292])
     assert error.offset == 6288 and error.path == (0x7FE00010,)
+
+
+def test_deflated_data_set_cut_between_elements_is_refused():
+    """A deflated file cut where the inflated bytes happen to end between two
+    elements used to convert, with a DeflateInfo of no level, and rebuild
+    'identical' from the source bytes: the rest of the data set was gone and
+    nothing said so."""
+    name = "damaged_deflate_truncated.dcm"
+    error = refusal(read(name))
+    assert error.offset == ENTRIES[name]["size"]
+    assert "ends before its compressed stream does" in str(error)
+    for whole in ("deflated_l6.dcm", "deflated_l1.dcm"):
+        assert round_trip(path_of(whole)) == "exact"

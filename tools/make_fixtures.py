@@ -1274,6 +1274,20 @@ def damaged_cut_in_meta_header() -> Fixture:
                     "(0002,0013) SH", data, "cut-in-header", at, "6 bytes into an element header")
 
 
+@fixture
+def damaged_deflate_truncated() -> Fixture:
+    name = "damaged_deflate_truncated"
+    body = _deflate_body(name)
+    first = only(body, header(0x00280010, "US", 2))   # the inflated bytes end before Rows
+    comp = zlib.compressobj(6, zlib.DEFLATED, -15)
+    raw = comp.compress(body[:first]) + comp.flush(zlib.Z_SYNC_FLUSH)
+    data = p10(DEFLATED_LE, raw, name=name)
+    return _damaged("deflate_truncated",
+                    "Deflated data set cut after a sync flush: the inflated bytes end "
+                    "between two elements but the compressed stream has no final block",
+                    data, "deflate-truncated", len(data), "compressed stream")
+
+
 # -- output -----------------------------------------------------------------------
 def build() -> Dict[str, bytes]:
     """{file name: bytes} of every fixture and the manifest."""

@@ -680,6 +680,11 @@ class P10Reader:
     def _end_events(self) -> list:
         events: list = []
         if self._inflater is not None:
+            if not self._inflater.eof:
+                # a deflate stream always ends with a final block: without it the
+                # file was cut, even when the inflated bytes end between elements
+                raise DicomParseError("truncated: the deflated data set ends before its "
+                                      "compressed stream does", self._size, (), self.source)
             events.append(self._deflate_info())
             if self._raw_tail:
                 events.append(Trailing(self._raw_offset + self._raw_seen, self._raw_tail))
