@@ -169,3 +169,22 @@ def test_deflated_data_set_cut_between_elements_is_refused():
     assert "ends before its compressed stream does" in str(error)
     for whole in ("deflated_l6.dcm", "deflated_l1.dcm"):
         assert round_trip(path_of(whole)) == "exact"
+
+
+def test_a_short_tail_after_the_meta_group_belongs_to_the_data_set(tmp_path):
+    """4-7 bytes in group 0002 after the meta group that cannot start a meta
+    header used to be trailing bytes of the meta group, with no data set;
+    IonSource always writes the data set -- deflated here -- and put them inside
+    it (fuzz seed 7, input 3962: rebuilt 355 bytes for 353). Now they are the
+    data set's: deflated, the stream does not end (refused); not deflated,
+    they are its trailing bytes and rebuild exactly."""
+    name = "damaged_deflate_meta_tail.dcm"
+    data = read(name)
+    assert "ends before its compressed stream does" in str(refusal(data))
+    start = ENTRIES[name]["damage"]["offset"]
+    plain = data[:start].replace(b"1.2.840.10008.1.2.1.99", b"1.2.840.10008.1.2.1\0\0\0")
+    path = tmp_path / "plain.dcm"
+    path.write_bytes(plain + data[start:])
+    kinds = [type(e).__name__ for e in iter_events(path)]
+    assert kinds[-3:] == ["DataSetStart", "Trailing", "End"]
+    assert round_trip(path) == "exact"

@@ -1288,6 +1288,23 @@ def damaged_deflate_truncated() -> Fixture:
                     data, "deflate-truncated", len(data), "compressed stream")
 
 
+META_TAIL = b"\x02\x00\x01\x00\x00"
+
+
+@fixture
+def damaged_deflate_meta_tail() -> Fixture:
+    name = "damaged_deflate_meta_tail"
+    # 5 bytes after the meta group of a deflated file, starting with group 0002 but
+    # below the last meta tag: they are the start of the deflated data set (whose
+    # compressed stream never ends), not trailing bytes of the meta group
+    head = ZERO_PREAMBLE + b"DICM" + meta(DEFLATED_LE, SECONDARY_CAPTURE, uid_for(name))
+    data = head + META_TAIL
+    return _damaged("deflate_meta_tail",
+                    "Deflated transfer syntax; the meta group is followed by only 5 bytes "
+                    "that begin with group 0002", data, "deflate-truncated", len(head),
+                    "compressed stream", error_offset=len(data))
+
+
 # -- output -----------------------------------------------------------------------
 def build() -> Dict[str, bytes]:
     """{file name: bytes} of every fixture and the manifest."""

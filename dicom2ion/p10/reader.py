@@ -415,6 +415,11 @@ class P10Reader:
                     raise self._error(f"truncated: input ends {avail} bytes into an element "
                                       "header", absolute,
                                       self._tag_at(buf, p, frame) if avail >= 4 else None)
+                if self._phase == _META:
+                    # the data set begins here, as after a shorter tail: the bytes
+                    # belong to it (deflated or not), not to the meta group
+                    self._phase = _BODY_START
+                    return self._body_start()
                 self._phase = _TRAILING
                 return self._trailing()
             raise self._error("truncated: input ends inside "
