@@ -155,10 +155,6 @@ def _with_previous(task: engine.Task, old: dict) -> engine.Task:
     return dataclasses.replace(task, previous=keep)
 
 
-def _executor(args):
-    return executors.make(args.engine, jobs=args.jobs)
-
-
 def _progress(args) -> bool:
     return not args.quiet and sys.stderr.isatty()
 
@@ -179,7 +175,11 @@ def _exit_code(outcome, ok=OK_STATUSES) -> int:
 def _run(args, command, options, rename, *, out, others, resume, on_row, label):
     items, writer, total, count = _plan(args, command, options, rename, out=out,
                                         others=others, resume=resume)
-    executor = _executor(args)
+    tasks = sum(1 for item in items if isinstance(item, engine.Task))
+    engine_name = args.engine
+    if engine_name == "process" and (tasks <= 1 or "-" in args.paths):
+        engine_name = "serial"   # one file (or stdin, which workers cannot read): no pool
+    executor = executors.make(engine_name, jobs=args.jobs)
     outcome = engine.run_batch(items, executor, on_row=on_row, total_bytes=total,
                                total_files=count, progress=_progress(args), label=label,
                                manifest=writer)
