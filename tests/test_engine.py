@@ -245,6 +245,7 @@ def test_reproducible_output_is_byte_identical(tmp_path):
 # -- damaged files (the contract with the salvage reader) ---------------------------
 
 def _damaging(monkeypatch):
+    import dicom2ion.verify  # noqa: F401  (patched below)
     module = sys.modules["dicom2ion.convert"]
     real = module.convert
 
@@ -258,6 +259,7 @@ def _damaging(monkeypatch):
         return doc
 
     monkeypatch.setattr(module, "convert", convert)
+    monkeypatch.setattr(sys.modules["dicom2ion.verify"], "convert", convert)
 
 
 @needs_corpus
