@@ -1,13 +1,13 @@
 """dicom2ion: lossless, streaming conversion of DICOM Part 10 files to Amazon Ion and back."""
 
-__version__ = "0.1.0"
-
-from .errors import BulkDataError, Dicom2IonError, DicomParseError, IonDocumentError  # noqa: E402
-from .convert import (  # noqa: E402
+from ._version import __version__
+from .errors import BulkDataError, Dicom2IonError, DicomParseError, IonDocumentError, WriteError
+from .convert import (
     convert, convert_async, convert_to, load, dump, to_dicom, to_dicom_bytes,
 )
 
 __all__ = [
     "__version__", "convert", "convert_async", "convert_to", "load", "dump", "to_dicom",
     "to_dicom_bytes", "Dicom2IonError", "DicomParseError", "IonDocumentError", "BulkDataError",
+    "WriteError",
 ]

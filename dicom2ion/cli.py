@@ -9,7 +9,7 @@ import os
 import sys
 from typing import List, Optional
 
-from . import __version__
+from ._version import __version__
 from .batch import Result, Task, run, sniff, summary, walk
 from .convert import DEFAULT_INLINE_LIMIT, convert_to, to_dicom
 from .errors import Dicom2IonError

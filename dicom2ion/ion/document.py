@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 from typing import Optional
 
-from .. import __version__
+from .._version import __version__
 from ..dictionary import EDITION, SOURCE_SHA256
 
 SCHEMA_VERSION = "1.0"

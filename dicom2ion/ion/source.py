@@ -13,7 +13,8 @@ from typing import Callable, Dict, Iterable, Iterator, Optional
 
 from amazon.ion.simple_types import IonPyNull
 
-from .. import __version__, charset
+from .. import charset
+from .._version import __version__
 from ..dictionary import lookup, tag_for_keyword
 from ..errors import IonDocumentError
 from ..events import (
@@ -22,13 +23,13 @@ from ..events import (
     SequenceEnd, SequenceStart, Trailing, ValueChunk,
 )
 from ..p10.syntax import EXPLICIT_LE, Encoding, encoding_for, encoding_from_name
-from ..p10.vr import ALL_VRS, LONG_VRS, SWAP_SIZE, swap_bytes
+from ..p10.vr import ALL_VRS, SWAP_SIZE, swap_bytes
+from ..p10.wire import (
+    META_GROUP, META_GROUP_LENGTH, SPECIFIC_CHARACTER_SET, TRANSFER_SYNTAX, CharsetScope,
+    Context, header_size,
+)
 from . import values
 from .visitor import dictionary_vr
-
-SPECIFIC_CHARACTER_SET = 0x00080005
-TRANSFER_SYNTAX = 0x00020010
-META_GROUP_LENGTH = 0x00020000
 # Identifies files that dicom2ion wrote in canonical mode (a 2.25 UUID-derived root).
 IMPLEMENTATION_CLASS_UID = "2.25.150916287455425446447036328126411232785"
 IMPLEMENTATION_VERSION_NAME = "DICOM2ION_" + __version__.replace(".", "")[:6]
@@ -162,8 +163,8 @@ class IonSource:
             raise IonDocumentError("missing dataSet struct", "dataSet")
         wire = self.wire
         fields = self._fields(data_set, "dataSet")
-        meta = [f for f in fields if f[0] >> 16 == 0x0002]
-        body = [f for f in fields if f[0] >> 16 != 0x0002]
+        meta = [f for f in fields if f[0] >> 16 == META_GROUP]
+        body = [f for f in fields if f[0] >> 16 != META_GROUP]
         declared = None
         for tag, _, value, _ in meta:
             if tag == TRANSFER_SYNTAX and isinstance(_plain(value), str):
@@ -192,11 +193,12 @@ class IonSource:
             meta_enc = wire.get("metaEncoding")
             meta_encoding = encoding_from_name(str(meta_enc)) if meta_enc else Encoding(True, True)
             yield FileMetaStart(0, meta_encoding.explicit_vr, meta_encoding.little_endian)
-            yield from self._data_set(meta, "", (), meta_encoding.explicit_vr,
+            yield from self._data_set(meta, "", CharsetScope(), meta_encoding.explicit_vr,
                                       meta_encoding.little_endian, order, "dataSet")
         yield DataSetStart(0, declared, encoding.explicit_vr, encoding.little_endian,
                            encoding.deflated)
-        yield from self._data_set(body, "", (), encoding.explicit_vr, encoding.little_endian,
+        yield from self._data_set(body, "", CharsetScope(), encoding.explicit_vr,
+                                  encoding.little_endian,
                                   order, "dataSet")
         if not self.canonical:
             yield from self._trailing(wire.get("trailing"), "wire.trailing")
@@ -248,7 +250,7 @@ class IonSource:
         size = 0
         for tag, vr, value, path in out:
             data = self._primitive_bytes(tag, vr, value, None, True, (), path)
-            size += (12 if vr in LONG_VRS else 8) + len(data)
+            size += header_size(True, vr) + len(data)
         return [(META_GROUP_LENGTH, "UL", size, "dataSet.FileMetaInformationGroupLength")] + out
 
     # -- data sets -------------------------------------------------------------------
@@ -279,28 +281,24 @@ class IonSource:
             out.append((tag, vr, value, fpath))
         return out
 
-    def _data_set(self, fields: list, prefix: str, charsets: tuple, explicit: bool,
+    def _data_set(self, fields: list, prefix: str, charsets: CharsetScope, explicit: bool,
                   little: bool, order: Optional[list], path: str):
         if order is not None:
             fields = self._ordered(fields, order, path)
         else:
             fields = sorted(fields, key=lambda f: f[0])
         counts: Dict[int, int] = {}
-        current = charsets
         for tag, vr, value, fpath in fields:
             key = prefix + "%08X" % tag
             seen = counts[tag] = counts.get(tag, 0) + 1
             if seen > 1:            # a repeated tag: its wire path says which one
                 key = f"{key}#{seen}"
             facts = self.elements.get(key)
-            # as in the visitor: the data set's character set applies to the tags
-            # above (0008,0005) written after it; the rest use the inherited one
-            in_force = current if tag > SPECIFIC_CHARACTER_SET else charsets
-            yield from self._element(tag, vr, value, key, facts, in_force, explicit, little,
-                                     fpath)
+            yield from self._element(tag, vr, value, key, facts, charsets.for_tag(tag),
+                                     explicit, little, fpath)
             if tag == SPECIFIC_CHARACTER_SET:
                 text = _plain(value)
-                current = charset.parse_charsets(text if isinstance(text, str) else None)
+                charsets.current = charset.parse_charsets(text if isinstance(text, str) else None)
 
     @staticmethod
     def _ordered(fields: list, order, path: str) -> list:
@@ -385,9 +383,7 @@ class IonSource:
             undefined = vr == "UN" or (not explicit and dictionary_vr(tag) != "SQ")
         length = UNDEFINED if undefined else facts.get("length")
         yield SequenceStart(tag, vr, None if length is None else int(length), 0, raw_vr, reserved)
-        inner_explicit, inner_little = explicit, little
-        if vr == "UN" and undefined:
-            inner_explicit, inner_little = False, True
+        inner = Context(explicit, little).inside(vr, length)
         for index, item in enumerate(items):
             ipath = f"{path}[{index}]"
             if not hasattr(item, "items") or _is_null(item):
@@ -399,8 +395,8 @@ class IonSource:
             yield ItemStart(0, None if ilength is None else int(ilength))
             fields = self._fields(item, ipath)
             order = None if self.canonical else self.orders.get(ikey)
-            yield from self._data_set(fields, ikey + "/", charsets, inner_explicit, inner_little,
-                                      order, ipath)
+            yield from self._data_set(fields, ikey + "/", CharsetScope(charsets),
+                                      inner.explicit, inner.little, order, ipath)
             yield ItemEnd(0, bool(iundef), int(ifacts.get("delimiterLength", 0)))
         yield SequenceEnd(0, bool(undefined), int(facts.get("delimiterLength", 0)))
 

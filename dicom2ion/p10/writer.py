@@ -22,7 +22,7 @@ import tempfile
 import zlib
 from typing import BinaryIO, Callable, Iterable, List, Optional
 
-from ..errors import Dicom2IonError, format_tag
+from ..errors import WriteError, format_tag
 from ..events import (
     UNDEFINED, DataSetStart, DeflateInfo, Element, End, FileMetaStart,
     Fragment, FragmentsEnd, FragmentsStart, ItemEnd, ItemStart, Preamble,
@@ -46,10 +46,6 @@ _START, _PREAMBLE, _META, _BODY, _TRAILING, _DEFLATED, _AFTER, _ENDED = range(8)
 _PHASE_NAMES = ("before the preamble", "after the preamble", "in the file meta group",
                 "in the data set", "after the trailing bytes", "after DeflateInfo",
                 "after the bytes that follow the deflated stream", "after End")
-
-
-class WriteError(Dicom2IonError):
-    """Events that cannot be written as P10 (names the event and where it stands)."""
 
 
 class _Level:
