@@ -11,19 +11,12 @@ from ..dictionary import EDITION, SOURCE_SHA256
 SCHEMA_VERSION = "1.0"
 
 
-def build(visitor, *, sha256: str, size: int, source_info: Optional[dict],
-          standard_limit: Optional[int], private_limit: Optional[int]) -> dict:
+def build(visitor, *, sha256: str, size: int, source_info: Optional[dict]) -> dict:
     """Assemble the document from a finished IonVisitor."""
     doc = {"schemaVersion": SCHEMA_VERSION}
     if source_info:
         doc["sourceInfo"] = {k: v for k, v in source_info.items() if v is not None}
-    options = {}
-    if standard_limit is not None:
-        options["standardAttributeMaxInlineLength"] = standard_limit
-    if private_limit is not None:
-        options["privateAttributeMaxInlineLength"] = private_limit
-    if standard_limit is None and private_limit is None:
-        options["inlineAll"] = True
+    options = visitor.limits.options()
     options["dataDictionary"] = {"description": EDITION, "sha256": SOURCE_SHA256}
     doc["options"] = options
     file_info = {"sha256": sha256, "size": size}

@@ -153,16 +153,8 @@ class IonSource:
 
     # -- the whole file ----------------------------------------------------------
     def events(self) -> Iterator[object]:
-        doc = self.document
-        version = doc.get("schemaVersion")
-        if version is not None and not _is_null(version) and str(version).split(".")[0] != "1":
-            raise IonDocumentError(f"schemaVersion {version} is not supported (this is "
-                                   f"dicom2ion {__version__}, schema 1.x)", "schemaVersion")
-        data_set = doc.get("dataSet")
-        if data_set is None or _is_null(data_set) or not hasattr(data_set, "items"):
-            raise IonDocumentError("missing dataSet struct", "dataSet")
-        wire = self.wire
-        fields = self._fields(data_set, "dataSet")
+        """The writer events of the whole file."""
+        fields = self._fields(self._checked_data_set(), "dataSet")
         meta = [f for f in fields if f[0] >> 16 == META_GROUP]
         body = [f for f in fields if f[0] >> 16 != META_GROUP]
         declared = None
@@ -171,26 +163,13 @@ class IonSource:
                 declared = _plain(value).rstrip("\0 ")
         if self.canonical:
             yield Preamble(bytes(128))
-            encoding = encoding_for(declared) or Encoding(False, True)
-            target = self.target_syntax
-            if target is None:
-                native = declared in (None, "1.2.840.10008.1.2", "1.2.840.10008.1.2.2",
-                                      "1.2.840.10008.1.2.1.99", EXPLICIT_LE)
-                target = EXPLICIT_LE if native else declared
-            self._source_little = (self.source_encoding or encoding).little_endian
-            declared = target
-            encoding = encoding_for(target)
-            meta = self._canonical_meta(meta, body, target)
+            declared, encoding, meta = self._canonical_head(declared, meta, body)
         else:
-            preamble = wire.get("preamble", b"\0" * 128) if "preamble" in wire else bytes(128)
-            yield Preamble(None if _is_null(preamble) else bytes(preamble))
-            enc_name = wire.get("encoding")
-            encoding = (encoding_from_name(str(enc_name)) if enc_name
-                        else encoding_for(declared) or Encoding(False, True))
-            self._source_little = encoding.little_endian
+            yield self._preamble()
+            encoding = self._exact_encoding(declared)
         order = None if self.canonical else self.orders.get("")
         if meta:
-            meta_enc = wire.get("metaEncoding")
+            meta_enc = self.wire.get("metaEncoding")
             meta_encoding = encoding_from_name(str(meta_enc)) if meta_enc else Encoding(True, True)
             yield FileMetaStart(0, meta_encoding.explicit_vr, meta_encoding.little_endian)
             yield from self._data_set(meta, "", CharsetScope(), meta_encoding.explicit_vr,
@@ -198,23 +177,62 @@ class IonSource:
         yield DataSetStart(0, declared, encoding.explicit_vr, encoding.little_endian,
                            encoding.deflated)
         yield from self._data_set(body, "", CharsetScope(), encoding.explicit_vr,
-                                  encoding.little_endian,
-                                  order, "dataSet")
+                                  encoding.little_endian, order, "dataSet")
         if not self.canonical:
-            yield from self._trailing(wire.get("trailing"), "wire.trailing")
+            yield from self._trailing(self.wire.get("trailing"), "wire.trailing")
         if encoding.deflated:
-            deflate = wire.get("deflate") if not self.canonical else None
-            if deflate is None or _is_null(deflate) or "level" in deflate:
-                level = 6 if deflate is None or _is_null(deflate) else int(deflate["level"])
-                yield DeflateInfo(0, 0, level, 0, "")
-            else:
-                data = deflate.get("data")
-                yield DeflateInfo(int(deflate["dataOffset"]), int(deflate["length"]), None, 0,
-                                  str(deflate["sha256"]),
-                                  None if data is None or _is_null(data) else bytes(data))
+            yield self._deflate_info()
             if not self.canonical:
-                yield from self._trailing(wire.get("afterDeflate"), "wire.afterDeflate")
+                yield from self._trailing(self.wire.get("afterDeflate"), "wire.afterDeflate")
         yield End(0)
+
+    def _checked_data_set(self):
+        """The document's dataSet, once its schema version is known to be 1.x."""
+        doc = self.document
+        version = doc.get("schemaVersion")
+        if version is not None and not _is_null(version) and str(version).split(".")[0] != "1":
+            raise IonDocumentError(f"schemaVersion {version} is not supported (this is "
+                                   f"dicom2ion {__version__}, schema 1.x)", "schemaVersion")
+        data_set = doc.get("dataSet")
+        if data_set is None or _is_null(data_set) or not hasattr(data_set, "items"):
+            raise IonDocumentError("missing dataSet struct", "dataSet")
+        return data_set
+
+    def _preamble(self) -> Preamble:
+        wire = self.wire
+        preamble = wire.get("preamble", b"\0" * 128) if "preamble" in wire else bytes(128)
+        return Preamble(None if _is_null(preamble) else bytes(preamble))
+
+    def _exact_encoding(self, declared: Optional[str]) -> Encoding:
+        """The data set's recorded encoding, else the declared one."""
+        enc_name = self.wire.get("encoding")
+        encoding = (encoding_from_name(str(enc_name)) if enc_name
+                    else encoding_for(declared) or Encoding(False, True))
+        self._source_little = encoding.little_endian
+        return encoding
+
+    def _canonical_head(self, declared: Optional[str], meta: list, body: list):
+        """(transfer syntax, encoding, meta group) of a canonical file: native
+        data becomes explicit VR little endian unless a target is given."""
+        encoding = encoding_for(declared) or Encoding(False, True)
+        target = self.target_syntax
+        if target is None:
+            native = declared in (None, "1.2.840.10008.1.2", "1.2.840.10008.1.2.2",
+                                  "1.2.840.10008.1.2.1.99", EXPLICIT_LE)
+            target = EXPLICIT_LE if native else declared
+        self._source_little = (self.source_encoding or encoding).little_endian
+        return target, encoding_for(target), self._canonical_meta(meta, body, target)
+
+    def _deflate_info(self) -> DeflateInfo:
+        """How to compress: the recorded level, or the original compressed bytes."""
+        deflate = self.wire.get("deflate") if not self.canonical else None
+        if deflate is None or _is_null(deflate) or "level" in deflate:
+            level = 6 if deflate is None or _is_null(deflate) else int(deflate["level"])
+            return DeflateInfo(0, 0, level, 0, "")
+        data = deflate.get("data")
+        return DeflateInfo(int(deflate["dataOffset"]), int(deflate["length"]), None, 0,
+                           str(deflate["sha256"]),
+                           None if data is None or _is_null(data) else bytes(data))
 
     def _trailing(self, value, path: str):
         if value is None or _is_null(value):
@@ -243,8 +261,9 @@ class IonSource:
         )
         for tag, vr, value in required:
             plain = _plain(value)
-            if tag not in have and plain and (isinstance(plain, str) or tag == 0x00020001):
-                # (a UID only when the data set holds it as text)
+            if tag not in have and plain and ((isinstance(plain, str) and plain.isascii())
+                                              or tag == 0x00020001):
+                # (a UID only when the data set holds it as ASCII text)
                 have[tag] = (tag, vr, value, "dataSet.%08X" % tag)
         out = sorted(have.values(), key=lambda f: f[0])
         size = 0

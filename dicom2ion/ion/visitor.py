@@ -29,6 +29,7 @@ from ..p10.wire import (
     ITEM, SEQUENCE_END, SPECIFIC_CHARACTER_SET, CharsetScope, Context, header_size, item_header,
 )
 from . import values
+from .inline import InlineLimits
 from .order import sort_key
 
 NUMBER_OF_FRAMES = 0x00280008
@@ -181,12 +182,11 @@ class IonVisitor:
     """Consumes reader events; ``data_set`` and ``wire`` hold the result
     after the ``End`` event."""
 
-    def __init__(self, *, standard_limit: Optional[int] = 256, private_limit: Optional[int] = 256,
+    def __init__(self, *, limits: InlineLimits = InlineLimits(),
                  bulk_sink: Optional[BulkSink] = None):
-        self.standard_limit = standard_limit
-        self.private_limit = private_limit
+        self.limits = limits
         self.bulk_sink = bulk_sink
-        self._inline_fragments = standard_limit is None
+        self._inline_fragments = limits.everything
         self.data_set: Optional[dict] = None
         self.wire: dict = {}
         self.transfer_syntax: Optional[str] = None
@@ -222,9 +222,6 @@ class IonVisitor:
             self._fact(key, "vr", event.raw_vr)
         if event.reserved:
             self._fact(key, "reserved", event.reserved)
-
-    def _limit(self, tag: int) -> Optional[int]:
-        return self.private_limit if tag & 0x10000 else self.standard_limit
 
     def _add(self, ds: _DataSet, tag: int, vr: str, value, annotated: Optional[bool] = None) -> None:
         if annotated is None:
@@ -272,10 +269,10 @@ class IonVisitor:
         data = event.value
         if data is None:
             self._pending = (ds, tag, vr, event.offset + header_size(ds.explicit, vr, event.raw_vr),
-                             event.length, hashlib.sha256(), [] if self._limit(tag) is None else None,
+                             event.length, hashlib.sha256(), [] if self.limits.limit_for(tag) is None else None,
                              self.bulk_sink.begin() if self.bulk_sink else None)
             return
-        limit = self._limit(tag)
+        limit = self.limits.limit_for(tag)
         if limit is not None and len(data) > limit:
             sha = hashlib.sha256(data).hexdigest()
             if self.bulk_sink is not None:
@@ -498,7 +495,7 @@ class IonVisitor:
             # no zlib level reproduces the stream: keep its bytes where asked
             if self.bulk_sink is not None:
                 self.bulk_sink.store(event.sha256, event.raw)
-            if self.standard_limit is None:
+            if self.limits.everything:
                 deflate["data"] = event.raw
         self.wire["deflate"] = deflate
 
