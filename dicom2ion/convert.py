@@ -179,8 +179,7 @@ def _write(document, fp, resolver, canonical, transfer_syntax, check) -> dict:
     writer = P10Writer(sink, raw_deflated=raw_deflated_from(resolver))
     ion_events = IonSource(document, resolver, canonical=canonical,
                            transfer_syntax=transfer_syntax).events()
-    for event in ion_events:
-        writer.write(event)
+    writer.write_all(ion_events)
     sink.flush()
     digest = sink.hash.hexdigest()
     expected = _get(_get(document, "fileInfo"), "sha256")

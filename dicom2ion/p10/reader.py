@@ -30,7 +30,8 @@ from ..events import (
 )
 from .syntax import Encoding, encoding_for
 from .wire import (
-    ITEM, ITEM_END, ITEM_GROUP, SEQUENCE_END, TRANSFER_SYNTAX, Context, can_be_trailing,
+    ITEM, ITEM_END, ITEM_GROUP, SEQUENCE_END, TRANSFER_SYNTAX, VR_TABLE, Context,
+    can_be_trailing,
     detect_encoding, implicit_value_is_sequence, implicit_vr, is_null_tag_start,
     meta_is_explicit, read_vr, starts_meta_group, undefined_length_opens,
 )
@@ -365,9 +366,10 @@ class P10Reader:
         reserved = 0
         header = 8
         if frame.explicit:
-            parsed = read_vr(buf[p + 4:p + 6])
+            vr_bytes = buf[p + 4:p + 6]
+            parsed = VR_TABLE.get(vr_bytes) or read_vr(vr_bytes)
             if parsed is None:
-                return self._not_an_element(frame, tag, buf[p + 4:p + 6], absolute)
+                return self._not_an_element(frame, tag, vr_bytes, absolute)
             vr, long_form, raw_vr = parsed
             if long_form:
                 if avail < 12:

@@ -76,13 +76,17 @@ def is_upper_vr(vr_bytes: bytes) -> bool:
     return len(vr_bytes) == 2 and 65 <= vr_bytes[0] <= 90 and 65 <= vr_bytes[1] <= 90
 
 
+# the answers of ``read_vr`` for the valid VRs (a hot path may look here first)
+VR_TABLE = {raw: (vr, long_form, None) for raw, (vr, long_form) in VR_FROM_BYTES.items()}
+
+
 def read_vr(vr_bytes: bytes) -> Optional[Tuple[str, bool, Optional[bytes]]]:
     """(vr, long header, raw VR bytes or None) of two explicit VR bytes; an
     unknown pair of capital letters is UN with a long header and its bytes
     kept; anything else is None (not an element)."""
-    known = VR_FROM_BYTES.get(vr_bytes)
+    known = VR_TABLE.get(vr_bytes)
     if known is not None:
-        return known[0], known[1], None
+        return known
     if is_upper_vr(vr_bytes):
         return "UN", True, bytes(vr_bytes)
     return None

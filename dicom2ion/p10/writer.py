@@ -38,6 +38,15 @@ from .wire import (
 
 _COPY = 1 << 20
 
+# (explicit, little endian, long form) -> element header struct
+_HEADER = {
+    (True, True, True): struct.Struct("<HH2sHL"), (True, False, True): struct.Struct(">HH2sHL"),
+    (True, True, False): struct.Struct("<HH2sH"), (True, False, False): struct.Struct(">HH2sH"),
+    (False, True, False): struct.Struct("<HHL"), (False, False, False): struct.Struct(">HHL"),
+}
+_VR_FORM = {vr: vr in LONG_VRS for vr in ALL_VRS}   # VR -> long header
+_VR_BYTES = {vr: vr.encode("ascii") for vr in ALL_VRS}
+
 # Kinds of nesting level.
 _DATASET, _ITEM, _SEQUENCE, _FRAGMENTS = "data set", "item", "sequence", "encapsulated data"
 
@@ -50,10 +59,10 @@ _PHASE_NAMES = ("before the preamble", "after the preamble", "in the file meta g
 
 class _Level:
     __slots__ = ("kind", "ctx", "tag", "length", "start", "buffer", "parent_out", "header",
-                 "items")
+                 "items", "fast", "long", "short", "implicit")
 
     def __init__(self, kind: str, ctx: Context, tag: int = 0, length: Optional[int] = None,
-                 start: int = 0, buffer=None, parent_out=None, header=None):
+                 start: int = 0, buffer=None, parent_out=None, header=None, fast: bool = False):
         self.kind = kind
         self.ctx = ctx
         self.tag = tag
@@ -63,6 +72,11 @@ class _Level:
         self.parent_out = parent_out  # where the gathered bytes go
         self.header = header          # callable(length) -> header bytes
         self.items = 0
+        self.fast = fast              # a whole element may be written without more checks
+        little = ctx.little
+        self.long = _HEADER[True, little, True]
+        self.short = _HEADER[True, little, False]
+        self.implicit = _HEADER[False, little, False]
 
 
 class _Value:
@@ -98,17 +112,8 @@ class P10Writer:
         self._syntax: Optional[bytes] = None    # the meta group's transfer syntax value
         self._syntax_parts: Optional[list] = None
         self._data_set: Optional[DataSetStart] = None
-        self._top_elements = 0            # top-level elements of the data set
-        self._dispatch = {
-            Element: self._element, ValueChunk: self._chunk, SequenceStart: self._sequence_start,
-            ItemStart: self._item_start, ItemEnd: self._item_end,
-            SequenceEnd: self._sequence_end, FragmentsStart: self._fragments_start,
-            Fragment: self._fragment, FragmentsEnd: self._fragments_end,
-            Preamble: self._preamble, FileMetaStart: self._meta_start,
-            DataSetStart: self._data_set_start, Trailing: self._trailing,
-            DeflateInfo: self._deflate_info, End: self._end,
-        }
-
+        self._top_elements = 0            # top-level elements of the data set (0, or more)
+        self._first_pending = False       # the first one's header is still to be checked
     # -- refusing ------------------------------------------------------------------
     def _where(self) -> str:
         place = _PHASE_NAMES[self._phase]
@@ -147,12 +152,13 @@ class P10Writer:
     def _open(self, kind: str, ctx: Context, tag: int, length: Optional[int],
               header: Optional[Callable[[int], bytes]] = None) -> None:
         """Push a level; with ``header`` its bytes are gathered and measured."""
+        fast = kind == _ITEM and self._phase == _BODY
         if header is None:
-            self._levels.append(_Level(kind, ctx, tag, length, self._written))
+            self._levels.append(_Level(kind, ctx, tag, length, self._written, fast=fast))
             return
         buffer = io.BytesIO()
         self._levels.append(_Level(kind, ctx, tag, length, self._written, buffer, self._out,
-                                   header))
+                                   header, fast))
         self._out = buffer
 
     def _close(self, trailer: bytes = b"") -> None:
@@ -169,17 +175,24 @@ class P10Writer:
 
     def write(self, event) -> None:
         """Write one event, or refuse it with WriteError."""
-        handler = self._dispatch.get(type(event))
+        handler = _HANDLERS.get(type(event))
         if handler is None:
             raise WriteError(f"not an event: {event!r}")
-        if self._value is not None and handler != self._chunk:
+        if self._value is not None and type(event) is not ValueChunk:
             raise self._refuse(event, f"the value of {self._value.owner} is not complete "
                                       f"({self._value.left} bytes missing)")
-        handler(event)
+        handler(self, event)
 
     def write_all(self, events: Iterable[object]) -> None:
+        """Write a whole stream, which must finish with End."""
         for event in events:
             self.write(event)
+        self.close()
+
+    def close(self) -> None:
+        """The events are over: refuse a stream that did not reach End."""
+        if self._phase != _ENDED:
+            raise WriteError(f"the events stopped {self._where()}, before End")
 
     # -- element headers -----------------------------------------------------------
     def _element_header(self, event, tag: int, vr: str, length: int, raw_vr: Optional[bytes],
@@ -190,22 +203,22 @@ class P10Writer:
             if raw_vr is not None or reserved:
                 raise self._refuse(event, "implicit VR has no VR bytes or reserved bytes "
                                           "to write raw_vr/reserved into")
-            return struct.pack("<HHL" if little else ">HHL", group, elem, length)
+            return _HEADER[False, little, False].pack(group, elem, length)
         if raw_vr is not None:
             if not is_upper_vr(raw_vr) or raw_vr in VR_FROM_BYTES:
                 raise self._refuse(event, f"raw_vr {raw_vr!r} must be two capital letters "
                                           "that are not a VR")
-        elif vr not in ALL_VRS:
+            return _HEADER[True, little, True].pack(group, elem, raw_vr, reserved, length)
+        long_form = _VR_FORM.get(vr)
+        if long_form is None:
             raise self._refuse(event, f"unknown VR {vr!r}")
-        vr_bytes = raw_vr if raw_vr is not None else vr.encode("ascii")
-        if raw_vr is not None or vr in LONG_VRS:
-            return struct.pack("<HH2sHL" if little else ">HH2sHL", group, elem, vr_bytes,
-                               reserved, length)
+        if long_form:
+            return _HEADER[True, little, True].pack(group, elem, vr.encode(), reserved, length)
         if length > 0xFFFF:
             raise self._refuse(event, f"value of {length} bytes is too long for VR {vr}")
         if reserved:
             raise self._refuse(event, f"VR {vr} has a short header without reserved bytes")
-        return struct.pack("<HH2sH" if little else ">HH2sH", group, elem, vr_bytes, length)
+        return _HEADER[True, little, False].pack(group, elem, vr.encode(), length)
 
     def _check_header_place(self, event, tag: int) -> Context:
         """An element, sequence or encapsulated data may stand here: returns
@@ -221,10 +234,12 @@ class P10Writer:
             if self._phase == _META and tag >> 16 != META_GROUP:
                 raise self._refuse(event, "the file meta group holds group 0002 only")
             if self._phase == _BODY:
-                if self._top_elements == 0 and tag >> 16 == META_GROUP:
-                    raise self._refuse(event, "the data set cannot begin with group 0002 "
-                                              "(it would be read as the file meta group)")
-                self._top_elements += 1
+                if self._top_elements == 0:
+                    if tag >> 16 == META_GROUP:
+                        raise self._refuse(event, "the data set cannot begin with group 0002 "
+                                                  "(it would be read as the file meta group)")
+                    self._first_pending = True
+                self._top_elements += 1   # (at least: the fast path does not count)
             else:
                 self._meta_elements += 1
         return level.ctx
@@ -238,7 +253,8 @@ class P10Writer:
                 raise self._refuse(event, "its header would make the file meta group read as "
                                           + ("implicit" if self._levels[0].ctx.explicit
                                              else "explicit") + " VR")
-        elif self._phase == _BODY and (self._top_elements == 1 or force):
+        elif self._phase == _BODY and (self._first_pending or force):
+            self._first_pending = False
             self._check_detected(event, header[:8])
 
     def _check_detected(self, event, head: bytes) -> None:
@@ -255,6 +271,36 @@ class P10Writer:
 
     # -- primitive values ------------------------------------------------------------
     def _element(self, event: Element) -> None:
+        tag, vr, length, _, value, raw_vr, reserved = event
+        level = self._levels[-1]
+        if level.fast and value is not None and raw_vr is None and not reserved \
+                and len(value) == length and tag >> 16 != ITEM_GROUP:
+            # the common case, checked here at once: a whole value in the data set
+            header = None
+            if level.ctx.explicit:
+                long_form = _VR_FORM.get(vr)
+                if long_form:
+                    if vr != "SQ":
+                        header = level.long.pack(tag >> 16, tag & 0xFFFF, _VR_BYTES[vr], 0,
+                                                 length)
+                elif long_form is not None and length <= 0xFFFF:
+                    header = level.short.pack(tag >> 16, tag & 0xFFFF, _VR_BYTES[vr], length)
+            else:
+                inferred = implicit_vr(tag)
+                if inferred != "SQ" and not (inferred == "UN" and length >= 8):
+                    header = level.implicit.pack(tag >> 16, tag & 0xFFFF, length)
+            if header is not None:
+                if length < 4096:
+                    self._write(header + value)
+                else:
+                    self._write(header)
+                    self._write(value)
+                return
+        self._any_element(event)
+        if len(self._levels) == 1 and self._phase == _BODY:
+            level.fast = True      # (the first element is checked; the next ones need not)
+
+    def _any_element(self, event: Element) -> None:
         tag, length = event.tag, event.length
         ctx = self._check_header_place(event, tag)
         vr = event.vr
@@ -272,7 +318,8 @@ class P10Writer:
         check = None
         if not ctx.explicit and vr == "UN" and length >= 8:
             check = lambda head, complete, e=event: self._not_items(e, head, complete)  # noqa: E731
-        self._check_first_header(event, header)
+        if len(self._levels) == 1:
+            self._check_first_header(event, header)
         self._write(header)
         if tag == TRANSFER_SYNTAX and self._phase == _META and len(self._levels) == 1:
             if event.value is None:
@@ -346,8 +393,9 @@ class P10Writer:
             self._implicit_sequence(event, tag, length, ctx)
         inner = ctx.inside(event.vr, length)
         if length is None:
-            first = len(self._levels) == 1 and (self._top_elements == 1 or self._phase == _META
+            first = len(self._levels) == 1 and (self._first_pending or self._phase == _META
                                                 and self._meta_elements == 1)
+            self._first_pending = False
             self._open(_SEQUENCE, inner, tag, None,
                        lambda n, e=event, c=ctx: self._measured_header(e, n, c, first))
             return
@@ -520,6 +568,7 @@ class P10Writer:
         if not (self._top_elements or self._meta_elements or in_meta):
             raise self._refuse(event, "trailing bytes need an element before them")
         self._phase = _TRAILING
+        self._levels[0].fast = False
         explicit = self._levels[0].ctx.explicit
         after = self._top_elements > 0
         check = lambda head, complete, e=event: self._check_trailing(  # noqa: E731
@@ -546,6 +595,7 @@ class P10Writer:
             raise self._refuse(event, "DeflateInfo ends a deflated data set")
         self._check_empty_data_set(event)
         self._phase = _DEFLATED
+        self._levels[0].fast = False
         spool, self._spool = self._spool, None
         self._out = self._file
         if event.level is None:
@@ -584,8 +634,20 @@ class P10Writer:
         if self._head is not None and len(self._head) >= 132:
             self._note_head(b"")
         self._phase = _ENDED
+        self._levels[0].fast = False
         if hasattr(self._out, "flush"):
             self._out.flush()
+
+
+_HANDLERS = {
+    Element: P10Writer._element, ValueChunk: P10Writer._chunk,
+    SequenceStart: P10Writer._sequence_start, ItemStart: P10Writer._item_start,
+    ItemEnd: P10Writer._item_end, SequenceEnd: P10Writer._sequence_end,
+    FragmentsStart: P10Writer._fragments_start, Fragment: P10Writer._fragment,
+    FragmentsEnd: P10Writer._fragments_end, Preamble: P10Writer._preamble,
+    FileMetaStart: P10Writer._meta_start, DataSetStart: P10Writer._data_set_start,
+    Trailing: P10Writer._trailing, DeflateInfo: P10Writer._deflate_info, End: P10Writer._end,
+}
 
 
 def write_events(events: Iterable[object], out: Optional[BinaryIO] = None, **options):
