@@ -84,7 +84,7 @@ from dicom2ion.events import (
     FragmentsEnd, FragmentsStart, ItemEnd, ItemStart, Preamble, SequenceEnd,
     SequenceStart, Trailing,
 )
-from dicom2ion.p10 import iter_events, write_events
+from dicom2ion.p10 import iter_events, wire, write_events
 
 # --------------------------------------------------------------------------
 # DICOM facts (written out here rather than imported from the package)
@@ -758,8 +758,9 @@ def p10_samples(draw, exclude: frozenset = frozenset()) -> Sample:
     trailing = []
     kind = draw(st.sampled_from(("none",) * 6 + ("short", "long")))
     if kind == "short":
+        last = _last_top_level_tag(meta_events + body)
         trailing.append(Trailing(0, draw(st.binary(min_size=1, max_size=7).filter(
-            lambda b: b[:2] != b"\x02\x00"))))
+            lambda b: b[:2] != b"\x02\x00" and not wire.cut_header(b, little, explicit, last)))))
     elif kind == "long" and explicit and ordered:
         head = draw(st.binary(min_size=8, max_size=30))
         vr_bytes = head[4:6]
@@ -819,3 +820,18 @@ def reread_mismatch(sample: Sample, **reader_options) -> Optional[str]:
     if len(want) != len(got):
         return f"generated {len(want)} events, read {len(got)}"
     return None
+
+
+def _last_top_level_tag(events) -> int:
+    """The tag of the last element, sequence or encapsulated value at the top
+    level (the reader's measure for a cut header), or -1."""
+    depth, last = 0, -1
+    for event in events:
+        kind = type(event)
+        if depth == 0 and kind in (Element, SequenceStart, FragmentsStart):
+            last = event.tag
+        if kind in (SequenceStart, ItemStart, FragmentsStart):
+            depth += 1
+        elif kind in (SequenceEnd, ItemEnd, FragmentsEnd):
+            depth -= 1
+    return last
