@@ -2,9 +2,12 @@
 regression tests of the silent differences and crashes that tools/fuzz.py
 found.
 
-Today's reader has no salvage mode, so each damaged fixture must be refused
-with a DicomParseError that names the offset of the damage -- never a
-traceback, and never accepted and rebuilt differently.
+Today's reader has no salvage mode: each damaged fixture is refused with a
+DicomParseError that names the offset of the damage -- never a traceback,
+never accepted and rebuilt differently -- except the few kinds of damage it
+does not see yet (a lying meta group length, a missing meta element, garbage
+in the middle of the data set, which it keeps as trailing bytes); those
+convert and rebuild byte for byte, and the manifest marks them valid.
 """
 
 from __future__ import annotations
@@ -52,18 +55,31 @@ def refusal(data: bytes, **options) -> DicomParseError:
     return whole.value
 
 
+# The damage classes of issue 12 and those tools/fuzz.py found.
+CLASSES = {
+    "lost-sequence-header", "stray-item", "delimiter-after-data-set", "truncated-in-item",
+    "truncated-in-fragments", "cut-in-header", "meta-length-lies", "meta-element-missing",
+    "garbage-in-data-set", "length-past-end",
+    "meta-sequence", "meta-element-in-data-set", "deflate-truncated",
+}
+
+
 def test_every_damage_class_has_a_fixture():
-    classes = {ENTRIES[name]["damage"]["class"] for name in DAMAGED}
-    assert {"meta-sequence", "meta-element-in-data-set", "cut-in-header",
-            "deflate-truncated"} <= classes
+    assert {ENTRIES[name]["damage"]["class"] for name in DAMAGED} == CLASSES
 
 
 @pytest.mark.parametrize("name", DAMAGED)
 def test_damaged_fixture_names_its_damage(name):
+    """Refused ones: a DicomParseError at the manifest's offset, whole and
+    streamed. The ones today's reader does not see (valid in the manifest)
+    convert and rebuild byte for byte."""
     entry = ENTRIES[name]
     damage = entry["damage"]
     assert isinstance(damage["offset"], int) and 0 <= damage["offset"] <= entry["size"]
-    assert damage["class"]
+    assert damage["class"] in CLASSES
+    if entry["valid"]:
+        assert round_trip(path_of(name)) == "exact"
+        return
     error = refusal(read(name))
     assert error.offset == entry["error"]["offset"], str(error)
     assert entry["error"]["message"] in str(error)
@@ -188,3 +204,13 @@ def test_a_short_tail_after_the_meta_group_belongs_to_the_data_set(tmp_path):
     kinds = [type(e).__name__ for e in iter_events(path)]
     assert kinds[-3:] == ["DataSetStart", "Trailing", "End"]
     assert round_trip(path) == "exact"
+
+
+def test_garbage_in_the_data_set_hides_the_elements_after_it_today():
+    """What is true today, for the salvage work to change: the garbage and every
+    element after it become trailing bytes (kept byte for byte, not read)."""
+    name = "damaged_garbage_in_data_set.dcm"
+    at = ENTRIES[name]["damage"]["offset"]
+    doc = convert(path_of(name))
+    assert "PatientName" not in doc["dataSet"]
+    assert bytes(doc["wire"]["trailing"]) == read(name)[at:]

@@ -1305,6 +1305,160 @@ def damaged_deflate_meta_tail() -> Fixture:
                     "compressed stream", error_offset=len(data))
 
 
+def _valid_damaged(name: str, description: str, data: bytes, klass: str, offset: int,
+                   expect: dict) -> Fixture:
+    """Damage that today's reader does not see: it converts and rebuilds byte
+    for byte (the manifest says valid), and nothing reports it yet."""
+    return Fixture(f"damaged_{name}.dcm", description, True, data, expect=expect,
+                   damage={"class": klass, "offset": offset})
+
+
+@fixture
+def damaged_lost_sequence_header() -> Fixture:
+    name = "damaged_lost_sequence_header"
+    # ReferencedStudySequence lost its 12-byte header: its item follows a plain element
+    it = item(dataset(elem(0x00081150, "UI", ui(STUDY_COMPONENT)),
+                      elem(0x00081155, "UI", ui(uid_for("lost-ref")))))
+    before = dataset(*common(name)[:2])
+    head = p10(EXPLICIT_LE, before, name=name)
+    data = head + it + dataset(*common(name)[2:])
+    return _damaged("lost_sequence_header",
+                    "An item (FFFE,E000) right after SOPInstanceUID: the header of its "
+                    "sequence is missing", data, "lost-sequence-header", len(head),
+                    "item tag outside a sequence")
+
+
+@fixture
+def damaged_stray_item_after_empty_sequence() -> Fixture:
+    name = "damaged_stray_item_after_empty_sequence"
+    els = common(name)
+    head = p10(EXPLICIT_LE, dataset(*els[:3]) + seq(0x00081110, [])[1], name=name)
+    data = head + delim(ITEM, ELE, 0) + dataset(*els[3:])
+    return _damaged("stray_item_after_empty_sequence",
+                    "ReferencedStudySequence of length 0 followed by a stray zero-length item",
+                    data, "stray-item", len(head), "item tag outside a sequence")
+
+
+@fixture
+def damaged_delimiter_after_data_set() -> Fixture:
+    name = "damaged_delimiter_after_data_set"
+    head = p10(EXPLICIT_LE, dataset(*common(name)), name=name)
+    data = head + delim(SEQ_END, ELE, 0)
+    return _damaged("delimiter_after_data_set",
+                    "A sequence delimiter (FFFE,E0DD) after the last element of the data set",
+                    data, "delimiter-after-data-set", len(head),
+                    "sequence delimiter outside an undefined-length sequence")
+
+
+@fixture
+def damaged_truncated_in_item() -> Fixture:
+    name = "damaged_truncated_in_item"
+    inner = dataset(elem(0x00081150, "UI", ui(CT_IMAGE)),
+                    elem(0x00081155, "UI", ui(uid_for("cut-item"))))
+    it = item(inner, undefined=True)
+    _, sq = seq(0x00081140, [it], undefined=True)
+    whole = p10(EXPLICIT_LE, dataset(*common(name), (0x00081140, sq)), name=name)
+    at = only(whole, header(0x00081155, "UI", len(ui(uid_for("cut-item"))))) + 8 + 10
+    data = whole[:at]             # 10 bytes into the value of the item's second element
+    return _damaged("truncated_in_item",
+                    "File cut inside the value of the second element of an undefined-length "
+                    "item", data, "truncated-in-item", at, "truncated: value of length",
+                    error_offset=at - 18)
+
+
+@fixture
+def damaged_truncated_in_fragments() -> Fixture:
+    name = "damaged_truncated_in_fragments"
+    frames = [fake_jpeg(name + "0", 64), fake_jpeg(name + "1", 64)]
+    els = common(name) + [elem(0x00280010, "US", nums("H", 8)),
+                          elem(0x00280011, "US", nums("H", 8)),
+                          encapsulated(0x7FE00010, [0, 72], frames)]
+    whole = p10(JPEG_BASELINE, dataset(*els), name=name)
+    second = only(whole, delim(ITEM, ELE, 64) + frames[1])
+    at = second + 8 + 20
+    return _damaged("truncated_in_fragments",
+                    "Encapsulated JPEG pixel data cut 20 bytes into its second fragment",
+                    whole[:at], "truncated-in-fragments", at, "runs past the end of the input",
+                    error_offset=second)
+
+
+@fixture
+def damaged_length_past_end() -> Fixture:
+    name = "damaged_length_past_end"
+    pixels = fake_bytes(name, 32)
+    els = common(name) + [elem(0x00280010, "US", nums("H", 4)),
+                          elem(0x00280011, "US", nums("H", 4))]
+    head = p10(EXPLICIT_LE, dataset(*els), name=name)
+    data = head + header(0x7FE00010, "OW", 4096) + pixels
+    return _damaged("length_past_end",
+                    "PixelData declares 4096 bytes; 32 follow", data, "length-past-end",
+                    len(head), "value of length 4096 needs 4064 more bytes")
+
+
+@fixture
+def damaged_garbage_in_data_set() -> Fixture:
+    name = "damaged_garbage_in_data_set"
+    junk = bytes([0xA5, 0x5A]) * 8   # tag (5AA5,5AA5), VR bytes b"\xa5Z": not a VR
+    els = common(name)
+    head = p10(EXPLICIT_LE, dataset(*els[:3]), name=name)
+    rest = dataset(*els[3:])
+    data = head + junk + rest
+    return _valid_damaged(
+        "garbage_in_data_set",
+        "16 bytes of garbage between Modality and PatientName. Today the garbage "
+        "and every element after it are kept as trailing bytes: lossless, but "
+        "PatientName and PatientID are not read", data, "garbage-in-data-set", len(head),
+        {"values": [[["Modality"], "OT"]], "absent": [["PatientName"], ["PatientID"]],
+         "wire": [[["trailing"], blob(junk + rest)]]})
+
+
+def _lying_group_length(name: str, delta: int) -> Tuple[bytes, int]:
+    good = meta(EXPLICIT_LE, SECONDARY_CAPTURE, uid_for(name))
+    true = struct.unpack_from("<L", good, 8)[0]
+    lie = good[:8] + struct.pack("<L", true + delta) + good[12:]
+    return ZERO_PREAMBLE + b"DICM" + lie + dataset(*common(name)), true + delta
+
+
+@fixture
+def damaged_meta_length_too_long() -> Fixture:
+    name = "damaged_meta_length_too_long"
+    data, lie = _lying_group_length(name, 24)
+    return _valid_damaged(
+        "meta_length_too_long",
+        "FileMetaInformationGroupLength counts 24 bytes more than the meta group holds "
+        "(it would end inside the data set); the meta group still ends at the first "
+        "tag outside group 0002", data, "meta-length-lies", 140,
+        {"values": [[["FileMetaInformationGroupLength"], lie], [["Modality"], "OT"]]})
+
+
+@fixture
+def damaged_meta_length_too_short() -> Fixture:
+    name = "damaged_meta_length_too_short"
+    data, lie = _lying_group_length(name, -30)
+    return _valid_damaged(
+        "meta_length_too_short",
+        "FileMetaInformationGroupLength counts 30 bytes fewer than the meta group "
+        "holds (it would end inside ImplementationClassUID)", data, "meta-length-lies",
+        140, {"values": [[["FileMetaInformationGroupLength"], lie],
+                         [["ImplementationVersionName"], IMPLEMENTATION_NAME]]})
+
+
+@fixture
+def damaged_meta_element_missing() -> Fixture:
+    name = "damaged_meta_element_missing"
+    good = meta(EXPLICIT_LE, SECONDARY_CAPTURE, uid_for(name))
+    gone = elem(0x00020003, "UI", ui(uid_for(name)))[1]
+    at = only(good, gone)
+    data = ZERO_PREAMBLE + b"DICM" + good[:at] + good[at + len(gone):] \
+        + dataset(*common(name))
+    return _valid_damaged(
+        "meta_element_missing",
+        "MediaStorageSOPInstanceUID (0002,0003) missing from the meta group, whose "
+        "group length still counts it", data, "meta-element-missing", 132 + at,
+        {"values": [[["MediaStorageSOPClassUID"], SECONDARY_CAPTURE]],
+         "absent": [["MediaStorageSOPInstanceUID"]]})
+
+
 # -- output -----------------------------------------------------------------------
 def build() -> Dict[str, bytes]:
     """{file name: bytes} of every fixture and the manifest."""
