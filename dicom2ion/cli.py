@@ -202,8 +202,6 @@ def cmd_convert(args) -> int:
     if args.output is None and any(p == "-" or os.path.isdir(p) for p in args.paths):
         raise UsageError("converting folders or stdin needs -o OUT (the folder tree is "
                          "mirrored there)")
-    if args.strict:
-        _require_strict()
     options = {"standard_limit": args.standard_limit, "private_limit": args.private_limit,
                "inline_all": args.inline_all,
                "bulk_dir": os.path.abspath(args.bulk_dir) if args.bulk_dir else None,
@@ -226,16 +224,6 @@ def cmd_convert(args) -> int:
                    resume=True, on_row=on_row, label="convert")
     _finish(outcome, ("converted", "damaged", "unchanged", "skipped", "failed"), args)
     return _exit_code(outcome)
-
-
-def _require_strict() -> None:
-    import inspect
-
-    from .convert import convert
-
-    if "strict" not in inspect.signature(convert).parameters:
-        raise UsageError("--strict needs the salvage reader, which this build does not have "
-                         "(it refuses damaged files already)")
 
 
 def cmd_to_dicom(args) -> int:
@@ -280,8 +268,6 @@ def cmd_verify(args) -> int:
     options = {"bulk_dir": [os.path.abspath(d) for d in args.bulk_dir or ()],
                "source_root": [list(p) for p in args.source_root or ()],
                "force": args.force, "strict": args.strict}
-    if args.strict:
-        _require_strict()
     kinds: Dict[str, int] = {}
     out = sys.stdout
 
