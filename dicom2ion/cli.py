@@ -169,10 +169,11 @@ def _finish(outcome, statuses, args, stream=None) -> None:
 def _exit_code(outcome, ok=OK_STATUSES) -> int:
     if outcome.interrupted:
         return 130
-    return 0 if all(r["status"] in ok for r in outcome.rows) else 1
+    return 0 if all(status in ok for status, n in outcome.counts.items() if n) else 1
 
 
-def _run(args, command, options, rename, *, out, others, resume, on_row, label):
+def _run(args, command, options, rename, *, out, others, resume, on_row, label,
+         keep_rows=False):
     items, writer, total, count = _plan(args, command, options, rename, out=out,
                                         others=others, resume=resume)
     tasks = sum(1 for item in items if isinstance(item, engine.Task))
@@ -182,7 +183,7 @@ def _run(args, command, options, rename, *, out, others, resume, on_row, label):
     executor = executors.make(engine_name, jobs=args.jobs)
     outcome = engine.run_batch(items, executor, on_row=on_row, total_bytes=total,
                                total_files=count, progress=_progress(args), label=label,
-                               manifest=writer)
+                               manifest=writer, keep_rows=keep_rows)
     if writer is not None and not outcome.interrupted:
         writer.drop_older_runs()
     return outcome
@@ -297,7 +298,7 @@ def cmd_verify(args) -> int:
     try:
         outcome = _run(args, "verify", options, lambda p: p, out=None,
                        others={"--json": args.json, "--manifest": args.manifest}, resume=False,
-                       on_row=on_row, label="verify")
+                       on_row=on_row, label="verify", keep_rows=report is not None)
     except BaseException:
         if report is not None:
             report.abort()
@@ -310,8 +311,8 @@ def cmd_verify(args) -> int:
     if report is not None:
         statuses = ("identical", "different", "failed", "skipped")
         payload = {
-            "summary": {s: sum(1 for r in outcome.rows if r["status"] == s) for s in statuses},
-            "damaged": sum(1 for r in outcome.rows if r.get("damage")),
+            "summary": {s: outcome.counts.get(s, 0) for s in statuses},
+            "damaged": outcome.damaged,
             "interrupted": outcome.interrupted,
             "seconds": outcome.seconds,
             "files": [_json_row(r) for r in outcome.rows],

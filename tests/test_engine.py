@@ -137,7 +137,7 @@ def test_ctrl_c_keeps_what_finished(tmp_path):
     writer = manifest.ManifestWriter(str(tmp_path / "m.parquet"), "run")
     printed = []
     outcome = engine.run_batch(tasks, Interrupted(), on_row=lambda r, w: printed.append(r),
-                               manifest=writer)
+                               manifest=writer, keep_rows=True)
     assert outcome.interrupted and Interrupted.closed is True
     assert len(outcome.rows) == 1 and printed == outcome.rows
     table = manifest.read(tmp_path / "m.parquet")
@@ -147,7 +147,7 @@ def test_ctrl_c_keeps_what_finished(tmp_path):
 
 def test_summary_units_are_honest():
     rows = [{"status": "converted", "size": 2_500_000}]
-    text = engine.summary(engine.Outcome(rows, 2.0), ("converted",))
+    text = engine.summary(engine.Outcome.of(rows, 2.0), ("converted",))
     assert "2.5 MB in 2.00 s" in text and "1.2 MB/s" in text
 
 
