@@ -92,7 +92,7 @@ def _plan(args, command: str, options: dict, rename, *, out: Optional[str],
     manifest_path = getattr(args, "manifest", None)
     if manifest_path is None and out not in (None, "-") and not single:
         manifest_path = manifest_mod.default_path(out)
-    previous = {}
+    previous = manifest_mod.Latest()
     if resume and manifest_path and not args.overwrite:
         try:
             previous = manifest_mod.latest(manifest_path)
