@@ -38,19 +38,18 @@ def looks_like_dicom(head: bytes) -> bool:
 
 
 def _head(path: str, n: int) -> bytes:
-    try:
-        with open(path, "rb") as fp:
-            return fp.read(n)
-    except OSError:
-        return b""
+    with open(path, "rb") as fp:   # an unreadable file is an error, not "not DICOM"
+        return fp.read(n)
 
 
 def sniff(path: str) -> bool:
+    """Whether the file looks like DICOM (OSError when it cannot be read)."""
     return looks_like_dicom(_head(path, 132))
 
 
 def looks_like_ion(path: str) -> bool:
-    """Binary Ion (the version marker) or text Ion as dicom2ion writes it."""
+    """Binary Ion (the version marker) or text Ion as dicom2ion writes it
+    (OSError when the file cannot be read)."""
     head = _head(path, 16)
     if head.startswith(ION_BINARY):
         return True
@@ -97,19 +96,24 @@ def walk(paths: Iterable[str], *, keep_root_names: bool,
             continue
         prefix = os.path.basename(os.path.abspath(root)) if keep_root_names else ""
         seen = set()
-        for folder, dirs, files in os.walk(root, followlinks=True):
+        errors: List[OSError] = []
+        for folder, dirs, files in os.walk(root, onerror=errors.append, followlinks=True):
+            while errors:
+                exc = errors.pop(0)
+                yield Note(exc.filename or folder, "failed",
+                           f"{exc.filename or folder}: cannot list: {exc.strerror or exc}")
             real = os.path.realpath(folder)
             st = os.stat(folder)
             if (st.st_dev, st.st_ino) in seen:
                 dirs[:] = []
-                yield Note(folder, "skipped", f"symlinked folder {folder} leads to "
-                                              f"{real}, already walked (loop or duplicate)")
+                yield Note(folder, "skipped", f"symlinked folder leads to {real}, "
+                                              "already walked (loop or duplicate)")
                 continue
             seen.add((st.st_dev, st.st_ino))
             dirs[:] = [d for d in dirs if d != MANIFEST_FOLDER]   # our own run records
             if any(_inside(real, e) for e in exclude):
                 dirs[:] = []
-                yield Note(folder, "skipped", f"folder {folder} is an output of this run")
+                yield Note(folder, "skipped", "folder is an output of this run")
                 continue
             dirs.sort()
             for name in sorted(files):
@@ -120,14 +124,21 @@ def walk(paths: Iterable[str], *, keep_root_names: bool,
                 if not os.path.exists(full):
                     yield Note(full, "failed", f"{full}: broken symbolic link")
                     continue
+                if not os.path.isfile(full):
+                    yield Note(full, "skipped", "not a regular file (a FIFO, socket or device "
+                                                "found in a folder is not read)")
+                    continue
                 yield Entry(full, relative, root)
+        for exc in errors:
+            yield Note(exc.filename or root, "failed",
+                       f"{exc.filename or root}: cannot list: {exc.strerror or exc}")
 
 
 def ion_target_name(relative: str) -> str:
-    """``scan.dcm.ion`` -> ``scan.dcm``; ``scan.ion`` -> ``scan.dcm``."""
-    if relative.endswith(".ion"):
-        stem = relative[:-4]
-        return stem if os.path.splitext(stem)[1] else stem + ".dcm"
+    """The inverse of convert's naming: ``NAME.ion`` -> ``NAME`` (``scan.dcm.ion``
+    -> ``scan.dcm``, ``IM0001.ion`` -> ``IM0001``); other names get ``.dcm``."""
+    if relative.endswith(".ion") and len(os.path.basename(relative)) > 4:
+        return relative[:-4]
     return relative + ".dcm"
 
 

@@ -14,7 +14,7 @@ from typing import Dict, List, Optional
 
 from ._version import __version__
 from . import engine, executors, manifest as manifest_mod
-from .batch import Entry, Note, PlanError, check_plan, ion_target_name, output_for, remap, walk
+from .batch import Entry, Note, PlanError, check_plan, ion_target_name, output_for, walk
 from .convert import DEFAULT_INLINE_LIMIT
 from .errors import Dicom2IonError
 from .outputs import OutputError, atomic_output
@@ -92,7 +92,7 @@ def _plan(args, command: str, options: dict, rename, *, out: Optional[str],
     manifest_path = getattr(args, "manifest", None)
     if manifest_path is None and out not in (None, "-") and not single:
         manifest_path = manifest_mod.default_path(out)
-    previous = {}
+    previous = manifest_mod.Latest()
     if resume and manifest_path and not args.overwrite:
         try:
             previous = manifest_mod.latest(manifest_path)
@@ -169,10 +169,11 @@ def _finish(outcome, statuses, args, stream=None) -> None:
 def _exit_code(outcome, ok=OK_STATUSES) -> int:
     if outcome.interrupted:
         return 130
-    return 0 if all(r["status"] in ok for r in outcome.rows) else 1
+    return 0 if all(status in ok for status, n in outcome.counts.items() if n) else 1
 
 
-def _run(args, command, options, rename, *, out, others, resume, on_row, label):
+def _run(args, command, options, rename, *, out, others, resume, on_row, label,
+         keep_rows=False):
     items, writer, total, count = _plan(args, command, options, rename, out=out,
                                         others=others, resume=resume)
     tasks = sum(1 for item in items if isinstance(item, engine.Task))
@@ -182,7 +183,7 @@ def _run(args, command, options, rename, *, out, others, resume, on_row, label):
     executor = executors.make(engine_name, jobs=args.jobs)
     outcome = engine.run_batch(items, executor, on_row=on_row, total_bytes=total,
                                total_files=count, progress=_progress(args), label=label,
-                               manifest=writer)
+                               manifest=writer, keep_rows=keep_rows)
     if writer is not None and not outcome.interrupted:
         writer.drop_older_runs()
     return outcome
@@ -196,14 +197,14 @@ def cmd_convert(args) -> int:
                          "stay empty; give one or the other")
     if args.text and args.pretty:
         raise UsageError("--text and --pretty: give one")
-    if "-" in args.paths and not (args.bulk_dir or args.inline_all):
-        raise UsageError("converting stdin (-): long values would point into a stream that is "
-                         "gone; add --bulk-dir DIR or --inline-all")
+    streams = [p for p in args.paths if p == "-" or (os.path.exists(p) and not os.path.isdir(p)
+                                                     and not os.path.isfile(p))]
+    if streams and not (args.bulk_dir or args.inline_all):
+        raise UsageError(f"converting {streams[0]} (a stream, read once): long values would "
+                         "point into bytes that are gone; add --bulk-dir DIR or --inline-all")
     if args.output is None and any(p == "-" or os.path.isdir(p) for p in args.paths):
         raise UsageError("converting folders or stdin needs -o OUT (the folder tree is "
                          "mirrored there)")
-    if args.strict:
-        _require_strict()
     options = {"standard_limit": args.standard_limit, "private_limit": args.private_limit,
                "inline_all": args.inline_all,
                "bulk_dir": os.path.abspath(args.bulk_dir) if args.bulk_dir else None,
@@ -226,16 +227,6 @@ def cmd_convert(args) -> int:
                    resume=True, on_row=on_row, label="convert")
     _finish(outcome, ("converted", "damaged", "unchanged", "skipped", "failed"), args)
     return _exit_code(outcome)
-
-
-def _require_strict() -> None:
-    import inspect
-
-    from .convert import convert
-
-    if "strict" not in inspect.signature(convert).parameters:
-        raise UsageError("--strict needs the salvage reader, which this build does not have "
-                         "(it refuses damaged files already)")
 
 
 def cmd_to_dicom(args) -> int:
@@ -280,8 +271,6 @@ def cmd_verify(args) -> int:
     options = {"bulk_dir": [os.path.abspath(d) for d in args.bulk_dir or ()],
                "source_root": [list(p) for p in args.source_root or ()],
                "force": args.force, "strict": args.strict}
-    if args.strict:
-        _require_strict()
     kinds: Dict[str, int] = {}
     out = sys.stdout
 
@@ -311,7 +300,7 @@ def cmd_verify(args) -> int:
     try:
         outcome = _run(args, "verify", options, lambda p: p, out=None,
                        others={"--json": args.json, "--manifest": args.manifest}, resume=False,
-                       on_row=on_row, label="verify")
+                       on_row=on_row, label="verify", keep_rows=report is not None)
     except BaseException:
         if report is not None:
             report.abort()
@@ -324,8 +313,8 @@ def cmd_verify(args) -> int:
     if report is not None:
         statuses = ("identical", "different", "failed", "skipped")
         payload = {
-            "summary": {s: sum(1 for r in outcome.rows if r["status"] == s) for s in statuses},
-            "damaged": sum(1 for r in outcome.rows if r.get("damage")),
+            "summary": {s: outcome.counts.get(s, 0) for s in statuses},
+            "damaged": outcome.damaged,
             "interrupted": outcome.interrupted,
             "seconds": outcome.seconds,
             "files": [_json_row(r) for r in outcome.rows],

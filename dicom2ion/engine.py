@@ -47,7 +47,7 @@ import pathlib
 import socket
 import sys
 import time
-from typing import Callable, Dict, Iterable, Iterator, List, Optional, Tuple, Union
+from typing import Callable, Dict, Iterable, List, Optional, Tuple, Union
 
 from . import __version__
 from .errors import Dicom2IonError
@@ -296,11 +296,16 @@ def process_group(tasks: Iterable[Task],
     return [process(task, progress) for task in tasks]
 
 
-def _stat_into(task: Task, row: Row) -> None:
+def _stat_into(task: Task, row: Row) -> bool:
+    """Size and mtime into the row; whether the source is a regular file
+    (a pipe such as ``<(...)`` or stdin can be read only once)."""
     if task.source == "-":
-        return
+        return False
     st = os.stat(task.source)
     row["size"], row["mtime_ns"] = st.st_size, st.st_mtime_ns
+    import stat
+
+    return stat.S_ISREG(st.st_mode)
 
 
 def _unchanged_by_sha256(task: Task, row: Row) -> bool:
@@ -321,17 +326,17 @@ def _convert(task: Task, row: Row, report) -> None:
     from .convert import convert, dump
     from .outputs import atomic_output
 
-    _stat_into(task, row)
-    if task.source != "-" and not task.option("force") and not sniff(task.source):
+    regular = _stat_into(task, row)
+    if regular and not task.option("force") and not sniff(task.source):
         row["status"], row["error"], row["output"] = "skipped", "not a DICOM file", None
         return
-    if _unchanged_by_sha256(task, row):
+    if regular and _unchanged_by_sha256(task, row):
         return
     keywords = {k: task.option(k) for k in ("standard_limit", "private_limit", "inline_all",
                                             "bulk_dir", "reproducible")}
-    if task.option("strict"):
-        keywords["strict"] = True
-    info = source_info_for(task.source) if task.source != "-" else None
+    if task.option("strict") and _has_strict(convert):
+        keywords["strict"] = True   # without a salvage reader, every read is strict
+    info = source_info_for(task.source) if regular else None
     with CountingReader(task.source, report) as reader:
         doc = convert(reader, source_info=info, **keywords)
         row["size"] = reader.count
@@ -344,6 +349,12 @@ def _convert(task: Task, row: Row, report) -> None:
     row["status"] = "damaged" if row["damage"] else "converted"
     if row["damage"]:
         row["error"] = f"{row['damage']} problems (first: {row['damage_first']})"
+
+
+def _has_strict(function) -> bool:
+    import inspect
+
+    return "strict" in inspect.signature(function).parameters
 
 
 def _load_ion(task: Task, row: Row):
@@ -476,10 +487,30 @@ WORK = {"convert": _convert, "to-dicom": _to_dicom, "verify": _verify}
 
 @dataclasses.dataclass
 class Outcome:
-    rows: List[Row]
+    """What a run did: counts per status and bytes (rows only when kept)."""
+    counts: Dict[str, int]
+    size: int
     seconds: float
     interrupted: bool = False
     manifest: Optional[str] = None
+    rows: List[Row] = dataclasses.field(default_factory=list)
+    damaged: int = 0
+
+    @property
+    def files(self) -> int:
+        return sum(self.counts.values())
+
+    @classmethod
+    def of(cls, rows: List[Row], seconds: float, **kw) -> "Outcome":
+        outcome = cls({}, 0, seconds, rows=list(rows), **kw)
+        for row in rows:
+            outcome.count(row)
+        return outcome
+
+    def count(self, row: Row) -> None:
+        self.counts[row["status"]] = self.counts.get(row["status"], 0) + 1
+        self.size += int(row.get("size") or 0)
+        self.damaged += 1 if row.get("damage") else 0
 
 
 class _Progress:
@@ -537,19 +568,23 @@ class _Progress:
 def run_batch(items: Iterable[Union[Task, Row]], executor, *,
               on_row: Callable[[Row, Callable[[str, object], None]], None],
               total_bytes: int = 0, total_files: int = 0, progress: bool = False,
-              label: str = "files", manifest=None) -> Outcome:
+              label: str = "files", manifest=None, keep_rows: bool = False) -> Outcome:
     """Run every Task through ``executor`` (rows given ready are passed on
     as they are). ``on_row(row, write)`` is called for each row as it
     arrives; ``write(line, file)`` prints without breaking the bar. Rows go
-    to ``manifest.add`` (a ManifestWriter) as they come. Ctrl-C stops the
-    executor and returns what finished (``interrupted=True``)."""
+    to ``manifest.add`` (a ManifestWriter) as they come and are counted; they
+    are kept in ``Outcome.rows`` only with ``keep_rows`` (memory stays bounded
+    for millions of files). Ctrl-C stops the executor and returns what
+    finished (``interrupted=True``)."""
     start = time.perf_counter()
     bar = _Progress(progress, total_bytes, total_files, label)
-    rows: List[Row] = []
+    outcome = Outcome({}, 0, 0.0, manifest=manifest.path if manifest is not None else None)
     interrupted = False
 
     def take(row: Row) -> None:
-        rows.append(row)
+        outcome.count(row)
+        if keep_rows:
+            outcome.rows.append(row)
         bar.row(int(row.get("seq", -1)), int(row.get("size") or 0))
         if manifest is not None:
             manifest.add(row)
@@ -577,25 +612,25 @@ def run_batch(items: Iterable[Union[Task, Row]], executor, *,
         bar.close()
         if manifest is not None:
             manifest.close()
-    return Outcome(rows, time.perf_counter() - start, interrupted,
-                   manifest.path if manifest is not None else None)
+    outcome.seconds = time.perf_counter() - start
+    outcome.interrupted = interrupted
+    return outcome
 
 
 def summary(outcome: Outcome, statuses: Iterable[str], optional: Iterable[str] = ()) -> str:
     """Counts per status (those in ``optional`` only when not zero), bytes
     (MB = 10^6 bytes), time and rates."""
     counts = {s: 0 for s in statuses}
-    size = 0
-    for r in outcome.rows:
-        counts[r["status"]] = counts.get(r["status"], 0) + 1
-        size += int(r.get("size") or 0)
-    mb = size / 1e6
+    for status, n in outcome.counts.items():
+        counts[status] = counts.get(status, 0) + n
+    mb = outcome.size / 1e6
+    files = outcome.files
     seconds = outcome.seconds
-    rate = (f" ({len(outcome.rows) / seconds:.1f} files/s, {mb / seconds:.1f} MB/s)"
+    rate = (f" ({files / seconds:.1f} files/s, {mb / seconds:.1f} MB/s)"
             if seconds > 0 else "")
     optional = set(optional)
     parts = ", ".join(f"{n} {s}" for s, n in counts.items() if n or s not in optional)
-    text = f"{parts}; {len(outcome.rows)} files, {mb:.1f} MB in {seconds:.2f} s{rate}"
+    text = f"{parts}; {files} files, {mb:.1f} MB in {seconds:.2f} s{rate}"
     if outcome.interrupted:
         text = "interrupted: " + text
     return text

@@ -41,7 +41,7 @@ def _task(tmp_path, src=CT, **options):
 
 @needs_corpus
 def test_process_is_pure_and_picklable(tmp_path, capsys):
-    task = _task(tmp_path)
+    task = _task(tmp_path, reproducible=True)
     assert pickle.loads(pickle.dumps(task)) == task
     seen = []
     row = engine.process(task, lambda seq, n: seen.append((seq, n)))
@@ -54,7 +54,9 @@ def test_process_is_pure_and_picklable(tmp_path, capsys):
     assert (row["rows"], row["columns"], row["modality"]) == (128, 128, "CT")
     assert row["output_size"] == os.path.getsize(task.output)
     assert row["bulk_values"] >= 1 and row["bulk_bytes"] >= 128 * 128 * 2
+    first_bytes = open(task.output, "rb").read()
     again = engine.process(task)
+    assert open(task.output, "rb").read() == first_bytes
     assert {k: v for k, v in again.items() if k != "seconds"} == \
         {k: v for k, v in row.items() if k != "seconds"}, "a rerun is harmless and the same"
 
@@ -137,7 +139,7 @@ def test_ctrl_c_keeps_what_finished(tmp_path):
     writer = manifest.ManifestWriter(str(tmp_path / "m.parquet"), "run")
     printed = []
     outcome = engine.run_batch(tasks, Interrupted(), on_row=lambda r, w: printed.append(r),
-                               manifest=writer)
+                               manifest=writer, keep_rows=True)
     assert outcome.interrupted and Interrupted.closed is True
     assert len(outcome.rows) == 1 and printed == outcome.rows
     table = manifest.read(tmp_path / "m.parquet")
@@ -147,7 +149,7 @@ def test_ctrl_c_keeps_what_finished(tmp_path):
 
 def test_summary_units_are_honest():
     rows = [{"status": "converted", "size": 2_500_000}]
-    text = engine.summary(engine.Outcome(rows, 2.0), ("converted",))
+    text = engine.summary(engine.Outcome.of(rows, 2.0), ("converted",))
     assert "2.5 MB in 2.00 s" in text and "1.2 MB/s" in text
 
 
@@ -191,7 +193,8 @@ def test_manifest_has_the_issue_columns_and_reads_as_one_table(tmp_path):
     assert table.column_names[:len(ISSUE_COLUMNS)] == ISSUE_COLUMNS
     assert table.schema.field("mtime").type == pa.timestamp("us", tz="UTC")
     assert table.column("mtime_ns").to_pylist()[0] == 1_700_000_000_123_456_789
-    assert manifest.latest(str(path))["/x/4"]["size"] == 4
+    newest = manifest.latest(str(path))
+    assert len(newest) == 5 and newest.get("/x/4")["size"] == 4
 
 
 @needs_corpus
@@ -327,3 +330,42 @@ def test_to_dicom_folder_with_a_source_root_remap(tmp_path, capsys):
     rows = manifest.read(back / manifest.DEFAULT_NAME).to_pylist()
     assert sorted(r["status"] for r in rows) == ["converted", "converted"]
     assert all(json.loads(r["options"])["source_root"] for r in rows)
+
+
+def _die_on_second(task, progress=None):
+    if task.seq == 1:
+        os._exit(9)      # a worker killed mid-file
+    return engine.process(task, progress)
+
+
+@needs_corpus
+def test_a_worker_that_dies_costs_its_file_only(tmp_path, monkeypatch):
+    monkeypatch.setattr(executors, "process_group",
+                        lambda tasks, progress=None: [_die_on_second(t, progress) for t in tasks])
+    tasks = [engine.Task(**{**_task(tmp_path).__dict__, "seq": i,
+                            "output": str(tmp_path / f"{i}.ion")}) for i in range(6)]
+    pool = executors.ProcessExecutor(2, group_files=1)
+    try:
+        rows = list(pool.map(tasks, None))
+    finally:
+        pool.close()
+    by_seq = {r["seq"]: r for r in rows}
+    assert sorted(by_seq) == list(range(6)), "every task has a row"
+    assert by_seq[1]["status"] == "failed" and "worker process died" in by_seq[1]["error"]
+    assert all(by_seq[i]["status"] == "converted" for i in (0, 2, 3, 4, 5)), \
+        "the others run again on a new pool, one at a time"
+
+
+def test_progress_moves_inside_a_large_file(tmp_path):
+    from conftest import ROOT
+    import subprocess
+
+    big = tmp_path / "big.dcm"
+    subprocess.run([sys.executable, str(ROOT / "tools" / "make_big_file.py"), "--size", "6M",
+                    str(big)], check=True, capture_output=True, timeout=120)
+    seen = []
+    row = engine.process(_task(tmp_path, big), lambda seq, n: seen.append(n))
+    assert row["status"] == "converted"
+    inside = [n for n in seen if 0 < n < big.stat().st_size]
+    assert len(inside) >= 3 and inside == sorted(inside), "counts rise while the file is read"
+    assert seen[-1] == big.stat().st_size
