@@ -22,6 +22,7 @@ from typing import Iterator, NamedTuple, Optional
 from .bulk import Resolver
 from .dictionary import keyword_for, lookup, lookup_private, tag_for_keyword
 from .errors import Dicom2IonError, IonDocumentError
+from .ion.source import field_tag
 from .ion.visitor import dictionary_vr
 from .typed import Tag, is_null, parse_tag, typed
 
@@ -43,19 +44,6 @@ def annotation(value) -> Optional[str]:
     if not anns:
         return None
     return str(getattr(anns[0], "text", anns[0]))
-
-
-def field_tag(name: str) -> Optional[int]:
-    """Tag of a dataSet field name (keyword or 8 hex digits), or None."""
-    tag = tag_for_keyword(name)
-    if tag is not None:
-        return tag
-    if len(name) == 8:
-        try:
-            return int(name, 16)
-        except ValueError:
-            return None
-    return None
 
 
 def element_vr(tag: int, value) -> str:

@@ -49,7 +49,7 @@ import sys
 import time
 from typing import Callable, Dict, Iterable, List, Optional, Tuple, Union
 
-from . import __version__
+from ._version import __version__
 from .errors import Dicom2IonError
 
 CHUNK = 1 << 20

@@ -3,7 +3,6 @@ with differences classified by kind, tag path and byte offset."""
 
 from __future__ import annotations
 
-import hashlib
 import inspect
 import os
 import tempfile
@@ -13,6 +12,7 @@ from typing import Iterable, List
 from amazon.ion.equivalence import ion_equals
 
 from .convert import convert, to_dicom
+from .engine import CountingReader, CountingWriter, sha256_of
 from .errors import Dicom2IonError, format_tag
 from .events import (
     UNDEFINED, Element, FileMetaStart, FragmentsEnd, FragmentsStart, ItemEnd, ItemStart,
@@ -119,31 +119,6 @@ def _classify(a, b, in_meta: bool):
     return "value", f"{_short(a)} vs {_short(b)}"
 
 
-class _Counting:
-    """Counts what is read from a file, for progress."""
-
-    def __init__(self, path: str, report):
-        self.name = path
-        self._fp = open(path, "rb")
-        self._report = report
-        self.count = 0
-
-    def read(self, n=-1) -> bytes:
-        data = self._fp.read(n)
-        self.count += len(data)
-        if self._report is not None:
-            self._report(self.count)
-        return data
-
-    def close(self) -> None:
-        self._fp.close()
-
-
-class _Discard:
-    def write(self, data) -> int:
-        return len(data)
-
-
 def verify_p10(path: str, *, check_text: bool = True, report=None, strict: bool = False,
                **options) -> dict:
     """Convert one P10 file, rebuild it from the Ion and compare.
@@ -157,7 +132,7 @@ def verify_p10(path: str, *, check_text: bool = True, report=None, strict: bool 
     if strict and "strict" in inspect.signature(convert).parameters:
         options["strict"] = True   # without a salvage reader, every read is strict
     try:
-        reader = _Counting(os.fspath(path), report)
+        reader = CountingReader(os.fspath(path), report)
         try:
             doc = convert(reader, source_info={"uri": os.path.abspath(path)}, **options)
         finally:
@@ -166,16 +141,12 @@ def verify_p10(path: str, *, check_text: bool = True, report=None, strict: bool 
         binary = codec.dumps(doc, binary=True)
         loaded = codec.loads(binary)
         checks = result["checks"]
-        hasher = hashlib.sha256()
-        with open(path, "rb") as fp:
-            for chunk in iter(lambda: fp.read(1 << 20), b""):
-                hasher.update(chunk)
-        digest = result["sha256"] = hasher.hexdigest()
+        digest = result["sha256"] = sha256_of(path)   # the file's bytes, read again
         checks["fileSha256"] = str(doc["fileInfo"]["sha256"]) == digest
         if check_text:
             text = codec.dumps(doc, binary=False)
             checks["textEqualsBinary"] = bool(ion_equals(loaded, codec.loads(text)))
-        rebuilt = to_dicom(loaded, _Discard(), source=path, check=False)
+        rebuilt = to_dicom(loaded, CountingWriter(), source=path, check=False)
         checks["referencesVerified"] = True
         identical = rebuilt["sha256"] == digest
         if not identical:

@@ -39,8 +39,8 @@ _BOT = struct.Struct("<L")
 Resolver = Callable[[int, int, str, str], Iterable[bytes]]
 
 
-def tag_of(name: str, path: str) -> int:
-    """Tag of a dataSet field name (keyword or 8 hex digits)."""
+def field_tag(name: str) -> Optional[int]:
+    """Tag of a dataSet field name (keyword or 8 hex digits), or None."""
     tag = tag_for_keyword(name)
     if tag is not None:
         return tag
@@ -48,7 +48,15 @@ def tag_of(name: str, path: str) -> int:
         try:
             return int(name, 16)
         except ValueError:
-            pass
+            return None
+    return None
+
+
+def tag_of(name: str, path: str) -> int:
+    """Tag of a dataSet field name (keyword or 8 hex digits)."""
+    tag = field_tag(name)
+    if tag is not None:
+        return tag
     raise IonDocumentError(f"unknown keyword {name!r} (use a standard keyword or 8 hex digits)",
                            path)
 
