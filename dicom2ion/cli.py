@@ -33,13 +33,18 @@ def _screen(task: Task, force: bool):
     return None, size
 
 
-def _convert_one(task: Task, *, out, single, options, binary, pretty, force) -> Result:
+def _convert_one(task: Task, *, out, single, options, binary, pretty, force,
+                 fmt="ion") -> Result:
     early, size = _screen(task, force)
     if early:
         return early
-    target = _out_path(task, out, ".ion", single)
+    target = _out_path(task, out, ".json" if fmt == "dicom-json" else ".ion", single)
     try:
-        convert_to(task.path, target, binary=binary, pretty=pretty, **options)
+        if fmt == "dicom-json":
+            from .dicom_json import write_dicom_json
+            write_dicom_json(task.path, target, indent=2 if pretty else None, **options)
+        else:
+            convert_to(task.path, target, binary=binary, pretty=pretty, **options)
     except Dicom2IonError as exc:
         return Result(task.path, "failed", size, str(exc))
     except OSError as exc:
@@ -75,7 +80,7 @@ def cmd_convert(args) -> int:
                "inline_all": args.inline_all, "bulk_dir": args.bulk_dir}
     work = functools.partial(_convert_one, out=args.output, single=single, options=options,
                              binary=not (args.text or args.pretty), pretty=args.pretty,
-                             force=args.force)
+                             force=args.force, fmt=args.format)
     results, seconds = run(tasks, work, jobs=_jobs(args.jobs), progress=not args.quiet,
                            label="convert")
     for r in results:
@@ -193,6 +198,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="try files that do not look like DICOM")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no skip lines")
     p.add_argument("-v", "--verbose", action="store_true", help="a line per converted file")
+    p.add_argument("--format", choices=("ion", "dicom-json"), default="ion",
+                   help="ion (default) or dicom-json (PS3.18 DICOM JSON, NAME.json)")
     p.set_defaults(func=cmd_convert)
 
     p = sub.add_parser("to-dicom", help="rebuild a P10 file from Ion")

@@ -445,12 +445,15 @@ def read(source, *, fields=None, bulk_dir=None, source_file=None, decimal: bool 
     ``fields`` reads only those top-level attributes (a shallow read of an
     Ion document, see :func:`dicom2ion.load`). ``bulk_dir`` (a folder or a
     list) and ``source_file`` say where referenced values are found (default:
-    the document's ``sourceInfo.uri``). ``decimal`` gives DS values as
+    the document's ``sourceInfo.uri``); a P10 source stores its referenced
+    values in the first bulk folder. ``decimal`` gives DS values as
     Decimal, ``arrays`` binary numbers as zero-copy memoryviews. Other
     keyword arguments go to :func:`dicom2ion.convert` for P10 sources.
     """
     from .convert import convert, load
     dirs = [bulk_dir] if isinstance(bulk_dir, (str, os.PathLike)) else list(bulk_dir or ())
+    if dirs:      # a P10 source stores its referenced values in the first folder
+        convert_options.setdefault("bulk_dir", os.fspath(dirs[0]))
     from_p10 = False
     if isinstance(source, (str, os.PathLike)):
         with open(source, "rb") as fp:
