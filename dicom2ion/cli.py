@@ -210,6 +210,9 @@ def cmd_convert(args) -> int:
                "bulk_dir": os.path.abspath(args.bulk_dir) if args.bulk_dir else None,
                "text": args.text, "pretty": args.pretty, "reproducible": args.reproducible,
                "force": args.force, "strict": args.strict}
+    if args.format != "ion":
+        options["format"] = args.format
+    suffix = ".json" if args.format == "dicom-json" else ".ion"
 
     def on_row(row, write):
         status = row["status"]
@@ -222,7 +225,7 @@ def cmd_convert(args) -> int:
         elif args.verbose:
             write(f"{status:<8} {row['source']} -> {row['output']}", sys.stderr)
 
-    outcome = _run(args, "convert", options, lambda p: p + ".ion", out=args.output,
+    outcome = _run(args, "convert", options, lambda p: p + suffix, out=args.output,
                    others={"--bulk-dir": args.bulk_dir, "--manifest": args.manifest},
                    resume=True, on_row=on_row, label="convert")
     _finish(outcome, ("converted", "damaged", "unchanged", "skipped", "failed"), args)
@@ -332,22 +335,39 @@ def _json_row(row: dict) -> dict:
     return out
 
 
+def _dump_tag(text: str) -> int:
+    from .dictionary import tag_for_keyword
+    from .typed import parse_tag
+    tag = parse_tag(text if len(text) != 9 or "," not in text else f"({text})")
+    if tag is None:
+        tag = tag_for_keyword(text)
+    if tag is None:
+        raise UsageError(f"--tag {text}: not a keyword or a tag (gggg,eeee or GGGGEEEE)")
+    return tag
+
+
 def cmd_dump(args) -> int:
     from .listing import dump_lines
     from .p10.source import iter_events
 
-    try:
-        for line in dump_lines(iter_events(args.file), width=args.width):
-            print(line)
-    except Dicom2IonError as exc:
-        print(f"dicom2ion: {exc}", file=sys.stderr)
-        return 1
-    except OSError as exc:
-        if isinstance(exc, BrokenPipeError):
-            raise
-        print(f"dicom2ion: {exc}", file=sys.stderr)
-        return 1
-    return 0
+    tags = {_dump_tag(t) for t in args.tag} if args.tag else None
+    status = 0
+    for path in args.files:
+        if len(args.files) > 1:
+            print(f"# {path}")
+        try:
+            for line in dump_lines(iter_events(path), width=args.width, tags=tags,
+                                   top_level=args.top_level):
+                print(line)
+        except Dicom2IonError as exc:
+            print(f"dicom2ion: {exc}", file=sys.stderr)
+            status = 1
+        except OSError as exc:
+            if isinstance(exc, BrokenPipeError):
+                raise
+            print(f"dicom2ion: {exc}", file=sys.stderr)
+            status = 1
+    return status
 
 
 # -- the parser --------------------------------------------------------------------------
@@ -393,6 +413,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="try files that do not look like DICOM")
     _batch_options(p, manifest_help="Parquet manifest folder (default: "
                                     "OUT/dicom2ion-manifest.parquet when OUT is a folder)")
+    p.add_argument("--format", choices=("ion", "dicom-json"), default="ion",
+                   help="ion (default) or dicom-json (PS3.18 DICOM JSON, NAME.json)")
     p.set_defaults(func=cmd_convert)
 
     p = sub.add_parser("to-dicom", help="rebuild P10 files from Ion")
@@ -426,9 +448,15 @@ def build_parser() -> argparse.ArgumentParser:
     _batch_options(p, manifest_help="write a Parquet manifest folder here")
     p.set_defaults(func=cmd_verify)
 
-    p = sub.add_parser("dump", help="print a file's element tree")
-    p.add_argument("file")
-    p.add_argument("--width", type=int, default=64, help="longest value text shown")
+    p = sub.add_parser("dump", help="print files' elements, like dcmdump")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--width", type=int, default=64, help="longest value text shown "
+                                                         "(UIDs are shown in full)")
+    p.add_argument("--tag", action="append", metavar="TAG",
+                   help="only this top-level attribute (keyword, gggg,eeee or GGGGEEEE; "
+                        "repeatable); reading stops after the last one")
+    p.add_argument("--top-level", action="store_true",
+                   help="leave out the contents of sequences")
     p.set_defaults(func=cmd_dump)
     return parser
 

@@ -429,19 +429,27 @@ def _looks_like_ion(head: bytes) -> bool:
 def read(source, *, fields=None, bulk_dir=None, source_file=None, decimal: bool = False,
          arrays: bool = False, **convert_options) -> Dataset:
     """A :class:`Dataset` of a P10 file or an Ion document (path, bytes or a
-    binary file object; which one is detected from the first bytes).
+    binary file object; which one is detected from the first bytes), or of
+    a document already loaded (the dict ``convert`` or ``load`` gives).
 
     ``fields`` reads only those top-level attributes (a shallow read of an
     Ion document, see :func:`dicom2ion.load`). ``bulk_dir`` (a folder or a
     list) and ``source_file`` say where referenced values are found (default:
-    the document's ``sourceInfo.uri``). ``decimal`` gives DS values as
+    the document's ``sourceInfo.uri``); a P10 source stores its referenced
+    values in the first bulk folder. ``decimal`` gives DS values as
     Decimal, ``arrays`` binary numbers as zero-copy memoryviews. Other
     keyword arguments go to :func:`dicom2ion.convert` for P10 sources.
     """
     from .convert import convert, load
     dirs = [bulk_dir] if isinstance(bulk_dir, (str, os.PathLike)) else list(bulk_dir or ())
+    if dirs:      # a P10 source stores its referenced values in the first folder
+        convert_options.setdefault("bulk_dir", os.fspath(dirs[0]))
     from_p10 = False
-    if isinstance(source, (str, os.PathLike)):
+    if isinstance(source, dict) or hasattr(source, "iteritems"):
+        document = source          # a document already in memory
+        if fields is not None:
+            document = _filtered(document, fields)
+    elif isinstance(source, (str, os.PathLike)):
         with open(source, "rb") as fp:
             head = fp.read(4096)
         if _looks_like_ion(head):

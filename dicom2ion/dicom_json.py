@@ -333,7 +333,7 @@ def write_dicom_json(source, out, *, indent: Optional[int] = None, **options) ->
     """Write the DICOM JSON of ``source`` to ``out`` (a path, written
     atomically, or a binary stream); returns the model."""
     import json
-    from .convert import atomic_output
+    from .outputs import atomic_output
     model = to_dicom_json(source, **options)
     data = json.dumps(model, indent=indent, ensure_ascii=False).encode("utf-8")
     if isinstance(out, (str, os.PathLike)):

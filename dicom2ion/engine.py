@@ -342,8 +342,14 @@ def _convert(task: Task, row: Row, report) -> None:
         row["size"] = reader.count
     with atomic_output(task.output) as fp:
         counter = CountingWriter(fp)
-        dump(doc, counter, binary=not (task.option("text") or task.option("pretty")),
-             pretty=bool(task.option("pretty")))
+        if task.option("format") == "dicom-json":
+            from .dicom_json import write_dicom_json
+            write_dicom_json(doc, counter, indent=2 if task.option("pretty") else None,
+                             bulk_dir=task.option("bulk_dir"),
+                             source_file=None if task.source == "-" else task.source)
+        else:
+            dump(doc, counter, binary=not (task.option("text") or task.option("pretty")),
+                 pretty=bool(task.option("pretty")))
     describe(doc, row)
     row["output_size"] = counter.count
     row["status"] = "damaged" if row["damage"] else "converted"

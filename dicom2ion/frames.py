@@ -5,7 +5,7 @@ this order, the document's ``frames`` map, the Extended Offset Table
 (7FE0,0001), the basic offset table, and otherwise NumberOfFrames: one
 fragment is one frame; as many fragments as frames, one each; one frame,
 all fragments; more fragments than frames, a new frame at each fragment
-that begins with a codec's start marker (JPEG and JPEG-LS SOI ``FF D8``,
+that begins with a codec's start marker (JPEG and JPEG-LS SOI ``FF D8 FF``,
 JPEG 2000 SOC ``FF 4F FF 51`` or a JP2 signature box). Native pixel data:
 frame ``i`` is the ``i``-th run of Rows x Columns x SamplesPerPixel x
 BitsAllocated / 8 bytes (little endian, like every blob of the document).
@@ -13,15 +13,14 @@ BitsAllocated / 8 bytes (little endian, like every blob of the document).
 
 from __future__ import annotations
 
-import struct
 from typing import Iterator, List, Optional
 
 from .errors import Dicom2IonError
+from .ion.frame_map import START_MARKERS, extended_offsets, frame_map
 from .p10.vr import SWAP_SIZE
 
 PIXEL_TAGS = (0x7FE00010, 0x7FE00008, 0x7FE00009)   # PixelData, Float, DoubleFloat
 EXTENDED_OFFSET_TABLE = 0x7FE00001
-START_MARKERS = (b"\xff\xd8", b"\xff\x4f\xff\x51", b"\x00\x00\x00\x0cjP  ")
 
 
 class Encapsulated:
@@ -91,17 +90,18 @@ def frame_groups(ds, pixel: Encapsulated) -> Optional[List[List[int]]]:
     count = len(pixel)
     if pixel.frame_map is not None:
         return [list(range(first, first + n)) for first, n in pixel.frame_map]
-    eot = ds.bulk(EXTENDED_OFFSET_TABLE).read() if EXTENDED_OFFSET_TABLE in ds else None
-    if isinstance(eot, (bytes, bytearray)) and eot and not len(eot) % 8:
-        offsets = list(struct.unpack("<%dQ" % (len(eot) // 8), eot))
-        return _groups_by_offsets(offsets, pixel.fragments)
-    if pixel.basic_offset_table:
-        return _groups_by_offsets(pixel.basic_offset_table, pixel.fragments)
+    eot = (extended_offsets(ds.bulk(EXTENDED_OFFSET_TABLE).read())
+           if EXTENDED_OFFSET_TABLE in ds else None)
     frames = _number_of_frames(ds)
-    if count == 1 or frames == 1:
-        return [list(range(count))]
-    if frames == count:
-        return [[i] for i in range(count)]
+    found = frame_map(pixel.basic_offset_table, [int(f["offset"]) for f in pixel.fragments],
+                      frames, extended=eot)
+    if found is not None:
+        return [list(range(first, first + n)) for first, n in found]
+    if eot:
+        return _groups_by_offsets(eot, pixel.fragments)
+    if pixel.basic_offset_table:
+        # offsets that are not fragment starts: pydicom's reading of them
+        return _groups_by_offsets(pixel.basic_offset_table, pixel.fragments)
     if count < frames:
         raise Dicom2IonError(f"{pixel.path}: {count} fragments cannot hold {frames} frames")
     return None

@@ -1,12 +1,21 @@
-"""A readable listing of a P10 file's elements, straight from the events."""
+"""A listing of a P10 file's elements like DCMTK's dcmdump, straight from
+the events:
+
+    offset (gggg,eeee) VR [value]                       # length, VM Name
+
+Private attributes are named from the shipped private dictionary under
+their private creator; UIDs are shown in full, other values cut at
+``width``. ``tags`` lists only those top-level attributes (with everything
+inside them) and stops reading at the end of the last one; ``top_level``
+leaves out the contents of sequences.
+"""
 
 from __future__ import annotations
 
-from typing import Callable, Dict, Iterable, Iterator, List, Optional
+from typing import Callable, Collection, Dict, Iterable, Iterator, List, Optional
 
 from . import charset
-from .dictionary import keyword_for
-from .errors import format_tag
+from .dictionary import keyword_for, lookup_private
 from .events import (
     UNDEFINED, DataSetStart, DeflateInfo, Element, End, FileMetaStart, Fragment,
     FragmentsEnd, FragmentsStart, ItemEnd, ItemStart, Preamble, SequenceEnd, SequenceStart,
@@ -14,44 +23,74 @@ from .events import (
 )
 from .ion import values
 from .p10.wire import SPECIFIC_CHARACTER_SET, CharsetScope, Context
+from .typed import numbers, vm
+
+
+VALUE_COLUMN = 52      # where "# length, VM Name" starts, as in dcmdump
 
 
 def _length(length) -> str:
-    return "undefined" if length == UNDEFINED else str(length)
+    return "u/l" if length == UNDEFINED else str(length)
 
 
-def _value(event: Element, little: bool, charsets: tuple, width: int) -> str:
+def _text(event: Element, little: bool, charsets: tuple, width: int):
+    """(value text, VM) of a primitive element."""
     if event.value is None:
-        return f"<{event.length} bytes in chunks>"
+        return f"({event.length} bytes, not shown)", 1
+    if not event.value:
+        return "(no value available)", 0
     try:
         value, _ = values.decode(event.vr, event.value, little, charsets)
     except Exception:  # a listing must never stop on a value
         value = event.value
+    count = vm(event.vr, value)
+    if value is None:
+        return "(no value available)", 0
     if isinstance(value, (bytes, bytearray)):
-        text = value[:16].hex(" ") + (" ..." if len(value) > 16 else "")
-    elif value is None:
-        text = "(empty)"
+        items = numbers(event.vr, bytes(value))
+        if isinstance(items, list):
+            text = "\\".join(repr(v) if isinstance(v, float) else str(v) for v in items)
+        else:
+            text = "\\".join("%02x" % b for b in value[:width // 3 + 1])
+    elif isinstance(value, str):
+        text = f"[{value}]"
+        if event.vr == "UI":
+            return text, count          # UIDs in full
     else:
-        text = repr(value)
-    return text if len(text) <= width else text[:width - 3] + "..."
+        text = repr(value) if isinstance(value, float) else str(value)
+    if len(text) > width:
+        text = text[:width - 3] + "..."
+    return text, count
 
 
 class _Level:
-    """One data set, item, sequence or encapsulated value being listed."""
+    """One data set, item, sequence or encapsulated value being listed: its
+    encoding and character sets (as the wire rules give them) and its
+    private creators."""
 
-    __slots__ = ("ctx", "charsets")
+    __slots__ = ("ctx", "charsets", "creators")
 
     def __init__(self, ctx: Context, charsets: CharsetScope):
         self.ctx = ctx
         self.charsets = charsets
+        self.creators: Dict[int, str] = {}     # (group << 8 | block) -> private creator
+
+
+class _Stop(Exception):
+    """Every requested attribute has been listed."""
 
 
 class _Lister:
-    """Turns events into lines; keeps the encoding and character sets in
-    force at each level, as the wire rules give them."""
+    """Turns events into lines; keeps the encoding, character sets and
+    private creators in force at each level."""
 
-    def __init__(self, width: int):
+    def __init__(self, width: int, tags: Optional[Collection[int]], top_level: bool):
         self.width = width
+        self.tags = frozenset(tags) if tags else None
+        self.last = max(self.tags) if self.tags else None
+        self.top_level = top_level
+        self.shown_depth: Optional[int] = None      # listing inside a requested attribute
+        self.in_data_set = False
         self.levels: List[_Level] = [_Level(Context(True, True), CharsetScope())]
         self.handlers: Dict[type, Callable[[object], Optional[str]]] = {
             Element: self.element, SequenceStart: self.sequence_start,
@@ -62,94 +101,189 @@ class _Lister:
             Trailing: self.trailing, DeflateInfo: self.deflate, End: self.end,
         }
 
-    def pad(self) -> str:
-        return "  " * (len(self.levels) - 1)
+    # -- what to show -----------------------------------------------------------
+    @property
+    def depth(self) -> int:
+        return len(self.levels) - 1
 
-    def header(self, event, length) -> str:
-        name = keyword_for(event.tag) or ""
-        return (f"{event.offset:>10} {self.pad()}{format_tag(event.tag)} {name:<32} {event.vr} "
-                f"{length:>9}")
+    def visible(self) -> bool:
+        """Whether a line at the current depth is shown."""
+        if self.top_level and self.depth > 0:
+            return False
+        if self.tags is None:
+            return True
+        return self.shown_depth is not None and self.depth >= self.shown_depth
 
-    def element(self, event: Element) -> str:
+    def begin(self, tag: int) -> None:
+        """A top-level attribute starts: decide whether it is listed, or stop."""
+        if self.tags is None or self.depth:
+            return
+        if tag in self.tags:
+            self.shown_depth = 0
+            return
+        self.shown_depth = None
+        if self.in_data_set and tag > self.last:
+            raise _Stop
+
+    def name(self, tag: int) -> str:
+        keyword = keyword_for(tag)
+        if keyword:
+            return keyword
+        group, element = tag >> 16, tag & 0xFFFF
+        if group & 1:
+            if 0x10 <= element <= 0xFF:
+                return "PrivateCreator"
+            creator = self.levels[-1].creators.get(group << 8 | element >> 8)
+            if creator is not None:
+                entry = lookup_private(creator, group, element & 0xFF)
+                if entry is not None:
+                    return entry.keyword or entry.name
+        if not element:
+            return "GroupLength"
+        return "Unknown Tag & Data"
+
+    def line(self, offset: int, tag: int, vr: str, text: str, length, count) -> str:
+        head = "%s(%04x,%04x) %-2s %s" % ("  " * self.depth, tag >> 16, tag & 0xFFFF, vr or "na",
+                                           text)
+        return (f"{offset:>10} {head:<{VALUE_COLUMN}} # {_length(length):>4}, {count} "
+                f"{self.name(tag)}")
+
+    def marker(self, offset: int, tag: int, text: str, length) -> str:
+        head = "%s(%04x,%04x) na %s" % ("  " * self.depth, tag >> 16, tag & 0xFFFF, text)
+        return f"{offset:>10} {head:<{VALUE_COLUMN}} # {_length(length):>4}, 0 {self.item_name(tag)}"
+
+    @staticmethod
+    def item_name(tag: int) -> str:
+        return {0xFFFEE000: "Item", 0xFFFEE00D: "ItemDelimitationItem",
+                0xFFFEE0DD: "SequenceDelimitationItem"}[tag]
+
+    # -- events -------------------------------------------------------------------
+    def element(self, event: Element) -> Optional[str]:
+        self.begin(event.tag)
         level = self.levels[-1]
-        if event.tag == SPECIFIC_CHARACTER_SET and event.value is not None:
-            level.charsets.current = charset.parse_charsets(
-                event.value.decode("ascii", "replace"))
-        shown = _value(event, level.ctx.little, level.charsets.for_tag(event.tag), self.width)
-        return f"{self.header(event, _length(event.length))}  {shown}"
+        tag = event.tag
+        if tag == SPECIFIC_CHARACTER_SET and event.value is not None:
+            level.charsets.current = charset.parse_charsets(event.value.decode("ascii", "replace"))
+        if tag & 0x10000 and 0x10 <= tag & 0xFFFF <= 0xFF and event.value is not None:
+            level.creators[(tag >> 16) << 8 | (tag & 0xFF)] = event.value.decode(
+                "latin-1").rstrip(" \x00")
+        if not self.visible():
+            return None
+        text, count = _text(event, level.ctx.little, level.charsets.for_tag(tag), self.width)
+        return self.line(event.offset, tag, event.vr, text, event.length, count)
 
-    def sequence_start(self, event: SequenceStart) -> str:
-        line = self.header(event, _length(event.length))
+    def sequence_start(self, event: SequenceStart) -> Optional[str]:
+        self.begin(event.tag)
+        kind = "undefined" if event.length == UNDEFINED else "explicit"
+        line = (self.line(event.offset, event.tag, event.vr, f"(Sequence with {kind} length)",
+                          event.length, 1) if self.visible() else None)
         level = self.levels[-1]
         self.levels.append(_Level(level.ctx.inside(event.vr, event.length),
                                   level.charsets.item(event.tag)))
         return line
 
-    def fragments_start(self, event: FragmentsStart) -> str:
-        line = f"{self.header(event, 'undefined')}  encapsulated"
+    def fragments_start(self, event: FragmentsStart) -> Optional[str]:
+        self.begin(event.tag)
+        line = (self.line(event.offset, event.tag, event.vr, "(PixelSequence)", UNDEFINED, 1)
+                if self.visible() else None)
         level = self.levels[-1]
         self.levels.append(_Level(level.ctx, level.charsets))
         return line
 
-    def item_start(self, event: ItemStart) -> str:
-        line = f"{event.offset:>10} {self.pad()}(FFFE,E000) Item {_length(event.length)}"
+    def item_start(self, event: ItemStart) -> Optional[str]:
+        kind = "undefined" if event.length == UNDEFINED else "explicit"
+        line = (self.marker(event.offset, 0xFFFEE000, f"(Item with {kind} length)",
+                            event.length) if self.visible() else None)
         seq = self.levels[-1]
         self.levels.append(_Level(seq.ctx, CharsetScope(seq.charsets.inherited)))
         return line
 
     def item_end(self, event: ItemEnd) -> Optional[str]:
         self.levels.pop()
-        if event.delimited:
-            return f"{event.offset:>10} {self.pad()}(FFFE,E00D) ItemDelimitationItem"
+        if event.delimited and self.visible():
+            return self.marker(event.offset, 0xFFFEE00D, "(ItemDelimitationItem)",
+                               event.length)
         return None
 
     def sequence_end(self, event: SequenceEnd) -> Optional[str]:
         self.levels.pop()
-        if event.delimited:
-            return f"{event.offset:>10} {self.pad()}(FFFE,E0DD) SequenceDelimitationItem"
+        if event.delimited and self.visible():
+            return self.marker(event.offset, 0xFFFEE0DD, "(SequenceDelimitationItem)",
+                               event.length)
         return None
 
-    def fragment(self, event: Fragment) -> str:
-        return f"{event.offset:>10} {self.pad()}(FFFE,E000) Fragment {event.length}"
+    def fragment(self, event: Fragment) -> Optional[str]:
+        if not self.visible():
+            return None
+        data = event.value
+        text = ("\\".join("%02x" % b for b in data[:self.width // 3 + 1])
+                if data else "(no value available)")
+        if data is None:
+            text = f"({event.length} bytes, not shown)"
+        elif len(text) > self.width:
+            text = text[:self.width - 3] + "..."
+        head = "%s(fffe,e000) pi %s" % ("  " * self.depth, text)
+        return f"{event.offset:>10} {head:<{VALUE_COLUMN}} # {event.length:>4}, 1 Item"
 
-    def fragments_end(self, event: FragmentsEnd) -> str:
+    def fragments_end(self, event: FragmentsEnd) -> Optional[str]:
         self.levels.pop()
-        return f"{event.offset:>10} {self.pad()}(FFFE,E0DD) SequenceDelimitationItem"
+        if not self.visible():
+            return None
+        return self.marker(event.offset, 0xFFFEE0DD, "(SequenceDelimitationItem)",
+                           event.length)
 
-    def preamble(self, event: Preamble) -> str:
-        return "         0 preamble: " + ("none (no DICM prefix)" if event.data is None
-                                        else "128 bytes + DICM")
+    def preamble(self, event: Preamble) -> Optional[str]:
+        if self.tags is not None:
+            return None
+        return "         0 # preamble: " + ("none (no DICM prefix)" if event.data is None
+                                          else "128 bytes + DICM")
 
-    def meta_start(self, event: FileMetaStart) -> str:
+    def meta_start(self, event: FileMetaStart) -> Optional[str]:
         self.levels = [_Level(Context(event.explicit_vr, event.little_endian), CharsetScope())]
-        return f"{event.offset:>10} file meta group"
+        return None if self.tags is not None else f"{event.offset:>10} # Dicom-Meta-Information-Header"
 
-    def data_set_start(self, event: DataSetStart) -> str:
+    def data_set_start(self, event: DataSetStart) -> Optional[str]:
         self.levels = [_Level(Context(event.explicit_vr, event.little_endian), CharsetScope())]
+        self.in_data_set = True
+        if self.tags is not None and not any(t >> 16 != 2 for t in self.tags):
+            raise _Stop      # only meta attributes were asked for
+        if self.tags is not None:
+            return None
         enc = ("explicit" if event.explicit_vr else "implicit") + (
             " VR little endian" if event.little_endian else " VR big endian")
         if event.deflated:
             enc = "deflated " + enc
-        return f"{event.offset:>10} data set: {enc} (transfer syntax {event.transfer_syntax})"
+        return (f"{event.offset:>10} # Dicom-Data-Set: {enc} "
+                f"(transfer syntax {event.transfer_syntax})")
 
-    def trailing(self, event: Trailing) -> str:
+    def trailing(self, event: Trailing) -> Optional[str]:
         size = len(event.value) if event.value is not None else "many"
-        return f"{event.offset:>10} trailing bytes: {size}"
+        return None if self.tags is not None else f"{event.offset:>10} # trailing bytes: {size}"
 
-    def deflate(self, event: DeflateInfo) -> str:
-        return (f"{event.offset:>10} deflated stream: {event.length} bytes -> "
+    def deflate(self, event: DeflateInfo) -> Optional[str]:
+        if self.tags is not None:
+            return None
+        return (f"{event.offset:>10} # deflated stream: {event.length} bytes -> "
                 f"{event.inflated_length} bytes, zlib level {event.level}")
 
-    def end(self, event: End) -> str:
-        return f"{event.offset:>10} end"
+    def end(self, event: End) -> Optional[str]:
+        return None if self.tags is not None else f"{event.offset:>10} # end"
 
 
-def dump_lines(events: Iterable, *, width: int = 64) -> Iterator[str]:
-    """Lines of text: offset, tag, keyword, VR, length and a short value."""
-    handlers = _Lister(width).handlers
-    for event in events:
-        handler = handlers.get(type(event))
-        if handler is not None:
-            line = handler(event)
-            if line is not None:
-                yield line
+def dump_lines(events: Iterable, *, width: int = 64, tags: Optional[Collection[int]] = None,
+               top_level: bool = False) -> Iterator[str]:
+    """Lines like dcmdump's, with the byte offset first (see the module doc).
+
+    With ``tags``, the events stop being read once the data set is past the
+    last tag asked for (elements come in ascending tag order)."""
+    lister = _Lister(width, tags, top_level)
+    handlers = lister.handlers
+    try:
+        for event in events:
+            handler = handlers.get(type(event))
+            if handler is not None:
+                line = handler(event)
+                if line is not None:
+                    yield line
+    except _Stop:
+        return

@@ -182,3 +182,20 @@ def test_json_shapes_by_vr():
     assert ds.ReferencedImageSequence[0].ReferencedSOPClassUID == "1.2.3"
     assert to_dicom_json(data)["00100010"] == model["00100010"]
     assert to_dicom_json(data)["00080008"] == model["00080008"]
+
+
+def test_cli_convert_format_dicom_json(tmp_path):
+    from dicom2ion.cli import main
+    from conftest import FIXTURES
+    out = tmp_path / "ct.json"
+    assert main(["convert", str(FIXTURES / "example_ct.dcm"), "-o", str(out),
+                 "--format", "dicom-json", "-q"]) == 0
+    model = json.loads(out.read_text(encoding="utf-8"))
+    assert model == to_dicom_json(FIXTURES / "example_ct.dcm")
+    bulk = tmp_path / "bulk"
+    assert main(["convert", str(FIXTURES / "example_ct.dcm"), "-o", str(tmp_path / "b.json"),
+                 "--format", "dicom-json", "--bulk-dir", str(bulk), "-q"]) == 0
+    model = json.loads((tmp_path / "b.json").read_text(encoding="utf-8"))
+    assert str(bulk) in model["7FE00010"]["BulkDataURI"]
+    assert from_dicom_json(model)[-512:] == from_dicom_json(to_dicom_json(
+        FIXTURES / "example_ct.dcm", inline_all=True))[-512:]

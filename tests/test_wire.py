@@ -84,7 +84,7 @@ def test_un_sequence_holds_implicit_little_endian_items():
     assert doc["dataSet"]["Columns"] == 256                        # big endian again after it
     text = listing(data)
     rows_line = [line for line in text.splitlines() if "Rows" in line][0]
-    assert rows_line.rstrip().endswith("512"), rows_line           # was 2 (issue 11)
+    assert " US 512 " in rows_line, rows_line                      # was 2 (issue 11)
     assert wire.Context(True, False).inside("UN", UNDEFINED) == wire.IMPLICIT_LITTLE
     assert wire.Context(True, False).inside("UN", 10) == wire.Context(True, False)
     assert wire.Context(True, False).inside("SQ", UNDEFINED) == wire.Context(True, False)
@@ -148,7 +148,7 @@ def test_charset_applies_above_its_tag_and_in_items():
     assert ds["PatientName"] == "Dürer^Ä"
     assert ds["ReferencedImageSequence"][0]["PatientName"] == "Dürer^Ä"   # inherited
     text = listing(data)
-    assert text.count("'Dürer^Ä'") == 2
+    assert text.count("[Dürer^Ä]") == 2
     scope = wire.CharsetScope(("inherited",))
     scope.current = ("own",)
     assert scope.for_tag(0x00070010) == ("inherited",)
@@ -198,7 +198,7 @@ def test_undefined_length_opens(explicit_vr, vr, raw, opens):
     kinds = [type(e).__name__ for e in iter_events(data)]
     assert ("SequenceStart" if opens == "sequence" else "FragmentsStart") in kinds
     round_trip(data)
-    assert ("Item" if opens == "sequence" else "Fragment") in listing(data)
+    assert ("Item with" if opens == "sequence" else "(fffe,e000) pi") in listing(data)
 
 
 def test_writer_refuses_what_an_undefined_length_would_not_open():

@@ -27,9 +27,13 @@ _ESCAPE = re.compile(r"(?<!\\)((?:\\\\)*)\\(?:x([0-9a-fA-F]{2})|u([0-9a-fA-F]{4}
 
 def _readable_char(match) -> str:
     code = int(match.group(2) or match.group(3) or match.group(4), 16)
+    if code > 0x10FFFF or 0xD800 <= code <= 0xDFFF:
+        return match.group(0)
     char = chr(code)
-    if code < 0xA0 or not char.isprintable() or 0xD800 <= code <= 0xDFFF:
+    if code < 0x10000 and (code < 0xA0 or not char.isprintable()):
         return match.group(0)        # controls, invisible characters: stay escaped
+    # (every character beyond the BMP is written as itself: amazon.ion's C reader
+    # rejects \U escapes of unassigned ones)
     return match.group(1) + char
 
 
@@ -75,7 +79,11 @@ def loads(data: Union[bytes, str], *, source: str = "") -> object:
                 raise
             # amazon.ion's C text reader rejects \U escapes of characters beyond
             # the BMP (which its own pretty writer emits): read with the pure-Python one
-            return normalise(simpleion.load_python(io.BytesIO(data), single_value=True))
+            try:
+                stream = io.StringIO(data.decode("utf-8"))
+            except UnicodeDecodeError:
+                stream = io.BytesIO(data)
+            return normalise(simpleion.load_python(stream, single_value=True))
     except Exception as exc:  # amazon.ion raises many kinds
         hint = ""
         if "BUFFER_TOO_SMALL" in str(exc) or "LOOKAHEAD" in str(exc):
