@@ -257,15 +257,17 @@ class _LocalAtomic:
             pass
 
 
-class _Spool:
-    """A write-only buffer: memory first, a local temporary file past
-    ``SPOOL_IN_MEMORY`` bytes (so large outputs keep memory bounded)."""
+class Upload:
+    """Bytes for one object on a store, spooled here until ``commit(url)``
+    uploads them whole: memory first, a local temporary file past
+    ``SPOOL_IN_MEMORY`` bytes (so large outputs keep memory bounded).
+    ``discard()`` (or ``commit``) frees the spool."""
 
-    def __init__(self, prefix: str):
+    def __init__(self, prefix: str = ".dicom2ion-"):
         self._prefix = prefix
         self._memory: Optional[bytearray] = bytearray()
         self._file = None
-        self.name: Optional[str] = None
+        self.name: Optional[str] = None     # the local spool file, once there is one
 
     def write(self, data) -> int:
         if self._memory is not None:
@@ -283,65 +285,66 @@ class _Spool:
         if self._file is not None:
             self._file.flush()
 
-    def close(self) -> None:
+    def commit(self, url: str) -> None:
+        """Upload to ``url`` (write-once on object stores; elsewhere to a
+        temporary name, then moved), then free the spool."""
+        try:
+            fs, path = _fs(url)
+            if scheme(url) in _OBJECT_STORES:
+                self._put(fs, path)
+                return
+            folder, _, name = path.rstrip("/").rpartition("/")
+            tmp = f"{self._prefix}{os.getpid()}-{name}.part"
+            tmp = f"{folder}/{tmp}" if folder else tmp
+            if folder:
+                fs.makedirs(folder, exist_ok=True)
+            self._put(fs, tmp)
+            try:
+                fs.mv(tmp, path)
+            except BaseException:
+                try:
+                    fs.rm_file(tmp)
+                except Exception:
+                    pass
+                raise
+        finally:
+            self.discard()
+
+    def _put(self, fs, target: str) -> None:
+        if self._memory is not None:
+            fs.pipe_file(target, bytes(self._memory))
+        else:
+            self._file.flush()
+            fs.put_file(self.name, target)
+
+    def discard(self) -> None:
         if self._file is not None:
             self._file.close()
+            self._file = None
             try:
                 os.unlink(self.name)
             except OSError:
                 pass
-            self._file = None
         self._memory = None
 
 
 class _StoreAtomic:
-    """Spool locally, then upload the whole object on success (write-once:
-    a put is all or nothing); on a store with renames, upload to a temporary
-    name and move it."""
+    """``atomic_write`` for a URL: an Upload committed when the block succeeds."""
 
     def __init__(self, url: str, prefix: str):
+        _fs(url)                         # fail early on an unknown store
         self.url = url
-        self.prefix = prefix
-        self.fs, self.path = _fs(url)
-        self.fp = _Spool(prefix)
+        self.fp = Upload(prefix)
 
     def __enter__(self):
         return self.fp
 
     def __exit__(self, exc_type, exc, tb):
-        try:
-            if exc_type is None:
-                self._upload()
-        finally:
-            self.fp.close()
-        return False
-
-    def _upload(self) -> None:
-        if scheme(self.url) in _OBJECT_STORES:
-            self._put(self.path)
-            return
-        folder, _, name = self.path.rstrip("/").rpartition("/")
-        tmp = f"{folder}/{self.prefix}{os.getpid()}-{name}.part" if folder else \
-            f"{self.prefix}{os.getpid()}-{name}.part"
-        if folder:
-            self.fs.makedirs(folder, exist_ok=True)
-        self._put(tmp)
-        try:
-            self.fs.mv(tmp, self.path)
-        except BaseException:
-            try:
-                self.fs.rm_file(tmp)
-            except Exception:
-                pass
-            raise
-
-    def _put(self, target: str) -> None:
-        spool = self.fp
-        if spool._memory is not None:
-            self.fs.pipe_file(target, bytes(spool._memory))
+        if exc_type is None:
+            self.fp.commit(self.url)
         else:
-            spool._file.flush()
-            self.fs.put_file(spool.name, target)
+            self.fp.discard()
+        return False
 
 
 def atomic_write(path, prefix: str = ".dicom2ion-"):

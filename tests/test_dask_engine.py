@@ -1,0 +1,164 @@
+"""``--engine dask`` against a real cluster on localhost: a ``dask
+scheduler`` and two ``dask worker`` processes (tests/services.py). The
+same rows and outputs as the process pool; a worker killed in the middle of
+a run loses nothing; failures on workers come back as rows."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
+from make_big_file import write_big_file  # noqa: E402
+
+import dicom2ion  # noqa: E402
+from dicom2ion import manifest as manifest_mod  # noqa: E402
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+VOLATILE = {"seconds", "host", "run", "recorded_at", "seq", "mtime"}
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def make_tree(root: Path, big: int = 0, size: int = 4 << 20) -> dict:
+    """An archive-shaped folder: the project's fixtures (damaged ones too),
+    ``big`` multi-frame files of ``size`` bytes, a text file and a
+    truncated copy; returns {path: true sha256} of every file."""
+    shutil.copytree(FIXTURES, root / "fixtures", ignore=shutil.ignore_patterns("*.json"))
+    (root / "frames").mkdir(parents=True)
+    for i in range(big):
+        write_big_file(str(root / "frames" / f"f{i:03d}.dcm"), size, seed=100 + i)
+    (root / "notes.txt").write_text("not a DICOM file\n")
+    if big:
+        data = (root / "frames" / "f000.dcm").read_bytes()
+        (root / "frames" / "cut.dcm").write_bytes(data[:len(data) // 2])
+    return {str(p): sha256(p) for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def cli(*argv: str, **options) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "dicom2ion", *argv], capture_output=True,
+                          text=True, timeout=300, **options)
+
+
+def rows_by_source(manifest: Path) -> dict:
+    rows = manifest_mod.read(str(manifest)).to_pylist()
+    by = {r["source"]: r for r in rows}
+    assert len(by) == len(rows), "one row per input"
+    return by
+
+
+def check_manifest(manifest: Path, files: dict) -> dict:
+    """Every input has exactly one row; DICOM rows carry the true sha256."""
+    rows = rows_by_source(manifest)
+    assert set(rows) == set(files)
+    for source, row in rows.items():
+        if row["status"] in ("converted", "damaged"):
+            assert row["sha256"] == files[source], source
+            assert Path(row["output"]).is_file()
+        else:
+            assert row["status"] in ("skipped", "failed"), row
+            assert row["error"], row
+    assert rows[next(s for s in files if s.endswith("notes.txt"))]["status"] == "skipped"
+    return rows
+
+
+def leftovers(*folders: Path) -> list:
+    return [str(p) for folder in folders for p in folder.rglob("*")
+            if p.name.startswith((".dicom2ion-", ".part-")) or p.name.endswith(".part")]
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory):
+    root = tmp_path_factory.mktemp("archive") / "in"
+    return root, make_tree(root, big=40)
+
+
+def test_same_rows_and_outputs_as_the_process_pool(dask_cluster, tree, tmp_path):
+    root, files = tree
+    common = ["--reproducible", "--bulk-dir"]
+    pool = cli("convert", str(root), "-o", str(tmp_path / "pool"), "--jobs", "2",
+               "--manifest", str(tmp_path / "pool.parquet"), *common, str(tmp_path / "pb"))
+    dask = cli("convert", str(root), "-o", str(tmp_path / "dask"), "--engine", "dask",
+               "--scheduler", dask_cluster.address, "--manifest", str(tmp_path / "dask.parquet"),
+               *common, str(tmp_path / "db"))
+    assert "Traceback" not in dask.stderr, dask.stderr
+    assert dask.returncode == pool.returncode, (pool.stderr, dask.stderr)
+    assert dask.stdout == pool.stdout
+    rows = check_manifest(tmp_path / "dask.parquet", files)
+    pool_rows = rows_by_source(tmp_path / "pool.parquet")
+    for source, row in rows.items():
+        mine = {k: v for k, v in row.items() if k not in VOLATILE}
+        theirs = {k: v for k, v in pool_rows[source].items() if k not in VOLATILE}
+        mine["output"] = mine["output"] and mine["output"].replace("/dask/", "/x/")
+        theirs["output"] = theirs["output"] and theirs["output"].replace("/pool/", "/x/")
+        mine["options"] = mine["options"].replace("/db", "/b")
+        theirs["options"] = theirs["options"].replace("/pb", "/b")
+        assert mine == theirs, source
+        if row["output"]:
+            other = pool_rows[source]["output"]
+            assert Path(row["output"]).read_bytes() == Path(other).read_bytes(), source
+    # the bulk folders hold the same values, and the Ion + bulk rebuild every original
+    assert sorted(p.name for p in (tmp_path / "db").rglob("*") if p.is_file()) == \
+        sorted(p.name for p in (tmp_path / "pb").rglob("*") if p.is_file())
+    for source, row in rows.items():
+        if row["status"] == "converted" and "/frames/" in source:
+            rebuilt = dicom2ion.to_dicom_bytes(dicom2ion.load(row["output"]),
+                                              bulk_dir=str(tmp_path / "db"))
+            assert hashlib.sha256(rebuilt).hexdigest() == files[source]
+    assert leftovers(tmp_path / "dask", tmp_path / "db") == []
+
+
+def test_worker_killed_mid_run_loses_nothing(dask_cluster, tree, tmp_path):
+    root, files = tree
+    out, bulk, manifest = tmp_path / "out", tmp_path / "bulk", tmp_path / "m.parquet"
+    argv = ["convert", str(root), "-o", str(out), "--engine", "dask", "--scheduler",
+            dask_cluster.address, "--manifest", str(manifest), "--bulk-dir", str(bulk)]
+    first = cli(*argv)
+    assert "Traceback" not in first.stderr, first.stderr
+    check_manifest(manifest, files)
+
+    # the second run redoes everything; one worker dies while it holds work
+    run = subprocess.Popen([sys.executable, "-m", "dicom2ion", *argv, "--overwrite"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    victim = None
+    with dask_cluster.client() as client:
+        by_address = {}
+        deadline = time.monotonic() + 60
+        while victim is None and time.monotonic() < deadline and run.poll() is None:
+            busy = {w: keys for w, keys in client.processing().items() if keys}
+            info = client.scheduler_info()["workers"]
+            for address, keys in busy.items():
+                if any(str(k).startswith("dicom2ion-") for k in keys):
+                    by_address = {a: w.get("name") for a, w in info.items()}
+                    victim = address
+                    break
+            else:
+                time.sleep(0.01)
+        assert victim is not None, "the run never reached the workers"
+        name = by_address[victim]
+        proc = dask_cluster.workers[int(str(name).lstrip("w"))]
+        dask_cluster.kill_worker(proc)
+        stdout, stderr = run.communicate(timeout=240)
+        assert victim not in client.scheduler_info()["workers"]
+    assert "Traceback" not in stderr, stderr
+    assert run.returncode == first.returncode, stderr
+    rows = check_manifest(manifest, files)
+    assert {r["run"] for r in rows.values()} == {rows[next(iter(rows))]["run"]}  # all this run
+    converted = [r for r in rows.values() if r["status"] == "converted"]
+    assert len(converted) >= 40
+    for row in converted:
+        rebuilt = dicom2ion.to_dicom_bytes(dicom2ion.load(row["output"]), bulk_dir=str(bulk))
+        assert hashlib.sha256(rebuilt).hexdigest() == files[row["source"]]
+    # a replacement for the fixture's later users
+    replacement = dask_cluster.add_worker(f"w{len(dask_cluster.workers)}")
+    assert replacement.poll() is None
+    dask_cluster.wait_for_workers(2)
