@@ -10,7 +10,8 @@ import urllib.parse
 import urllib.request
 from typing import BinaryIO, Optional, Sequence, Union
 
-from .bulk import BulkDir, Resolver
+from . import storage
+from .bulk import Resolver, open_bulk_dir
 from .errors import Dicom2IonError, IonDocumentError
 from .hashing import sha256_for
 from .ion import codec, document as document_mod
@@ -50,7 +51,7 @@ def _limits(standard_limit, private_limit, inline_all):
 
 def _visitor(standard_limit, private_limit, inline_all, bulk_dir):
     std, priv = _limits(standard_limit, private_limit, inline_all)
-    sink = BulkDir(bulk_dir) if bulk_dir is not None else None
+    sink = open_bulk_dir(bulk_dir) if bulk_dir is not None else None
     return IonVisitor(standard_limit=std, private_limit=priv, bulk_sink=sink), std, priv
 
 
@@ -60,7 +61,14 @@ def convert(source, *, source_info: Optional[dict] = None,
             reproducible: bool = False) -> dict:
     """Convert a P10 source (path, bytes, binary file object or iterable of
     chunks) to the Ion document, a dict. Raises DicomParseError on bad input.
-    ``reproducible`` leaves out the conversion time (same input, same bytes)."""
+    ``reproducible`` leaves out the conversion time (same input, same bytes).
+    A URL (``s3://...``) is read through fsspec."""
+    if storage.is_url(source):
+        with storage.open_read(source) as fp:
+            return convert(fp, source_info=source_info or storage.source_info(source),
+                           standard_limit=standard_limit, private_limit=private_limit,
+                           inline_all=inline_all, bulk_dir=bulk_dir, max_depth=max_depth,
+                           reproducible=reproducible)
     visitor, std, priv = _visitor(standard_limit, private_limit, inline_all, bulk_dir)
     stream = iter_events(source, max_depth=max_depth)
     visit = visitor.visit
@@ -94,7 +102,9 @@ def load(source: Union[str, os.PathLike, bytes]) -> object:
     """Load an Ion document from a path or bytes (binary or text Ion)."""
     if isinstance(source, (bytes, bytearray)):
         return codec.loads(bytes(source))
-    return codec.load_path(source)
+    if storage.is_url(source):
+        return codec.loads(storage.read_bytes(source), source=source)
+    return codec.load_path(storage.local(source))
 
 
 def convert_to(source, out, *, binary: bool = True, pretty: bool = False, **options) -> dict:

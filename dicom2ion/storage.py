@@ -63,9 +63,9 @@ def _fs(url: str):
         raise OSError(f"{url}: {exc}") from None
 
 
-def _url(fs, path: str) -> str:
-    """A path from fsspec's listing, as a URL of the same store."""
-    return fs.unstrip_protocol(path)
+def filesystem(url: str):
+    """(fsspec filesystem, path inside it) for a URL (pyarrow takes both)."""
+    return _fs(url)
 
 
 def join(base: str, *parts: str) -> str:
@@ -124,6 +124,15 @@ def stat(path) -> Tuple[int, Optional[float]]:
     return int(info.get("size") or 0), _mtime(info)
 
 
+def stat_ns(path) -> Tuple[int, int]:
+    """(size, modification time in integer nanoseconds; 0 when unknown)."""
+    if not is_url(path):
+        st = os.stat(local(path))
+        return st.st_size, st.st_mtime_ns
+    size, mtime = stat(path)
+    return size, round(mtime * 1e9) if mtime is not None else 0
+
+
 def _mtime(info: dict) -> Optional[float]:
     for key in ("mtime", "LastModified", "updated", "last_modified", "created"):
         value = info.get(key)
@@ -139,6 +148,21 @@ def _mtime(info: dict) -> Optional[float]:
         except ValueError:
             continue
     return None
+
+
+def source_info(url: str) -> dict:
+    """A document's ``sourceInfo`` for an input on a store: its URL (so
+    to-dicom finds the original there) and its modification time."""
+    info = {"uri": url}
+    try:
+        _, mtime = stat(url)
+    except OSError:
+        return info
+    if mtime is not None:
+        import datetime
+
+        info["modificationDate"] = datetime.datetime.fromtimestamp(mtime, datetime.timezone.utc)
+    return info
 
 
 def getsize(path) -> int:
@@ -159,8 +183,11 @@ def walk_files(root: str) -> Iterator[Tuple[str, str]]:
     fs, p = _fs(root)
     base = p.rstrip("/")
     for found in sorted(fs.find(p)):
+        if found.rstrip("/") == base:            # the root is itself an object
+            yield root, basename(root)
+            continue
         rel = found[len(base):].lstrip("/") if found.startswith(base) else basename(found)
-        yield _url(fs, found), rel
+        yield join(root, rel), rel               # spelled as the caller spelled the root
 
 
 def open_read(path) -> BinaryIO:

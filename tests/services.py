@@ -3,7 +3,7 @@
 scheduler`` and ``dask worker`` processes.
 
 Fixtures (imported by conftest): ``s3_server`` (session), ``s3_bucket``
-(a fresh bucket per test), ``dask_cluster`` (module: a scheduler and two
+(a fresh bucket per test), ``dask_cluster`` (session: a scheduler and two
 workers).
 """
 
@@ -123,8 +123,9 @@ def s3_bucket(s3_server):
 class DaskCluster:
     """``dask scheduler`` and ``dask worker`` processes on 127.0.0.1.
 
-    Each process runs in its own session so that ``kill_worker`` can take a
-    worker (nanny and all) down at once, as a lost machine would be."""
+    Workers run without a nanny (so a killed worker stays dead, as a lost
+    machine would), each process in its own session so that ``kill_worker``
+    takes its whole process group down at once."""
 
     def __init__(self, folder: str, workers: int = 2):
         self.folder = folder
@@ -152,7 +153,7 @@ class DaskCluster:
         proc = self._start(name, [
             "worker", "--scheduler-file", self.scheduler_file, "--host", "127.0.0.1",
             "--nthreads", "1", "--no-dashboard", "--name", name, "--local-directory", local,
-            "--death-timeout", "30"])
+            "--death-timeout", "30", "--no-nanny"])
         self.workers.append(proc)
         return proc
 
@@ -185,7 +186,7 @@ class DaskCluster:
             return ""
 
     def kill_worker(self, proc: subprocess.Popen) -> None:
-        """SIGKILL the worker's whole process group (nanny and worker)."""
+        """SIGKILL the worker's whole process group."""
         try:
             os.killpg(proc.pid, signal.SIGKILL)
         except ProcessLookupError:
@@ -193,23 +194,26 @@ class DaskCluster:
         proc.wait(timeout=30)
 
     def stop(self) -> None:
-        for proc in [*self.workers, self.scheduler]:
-            if proc.poll() is None:
+        """Workers first (so none waits for a scheduler that is gone), then
+        the scheduler: SIGTERM, and SIGKILL for what is still there after 5 s."""
+        for group in (self.workers, [self.scheduler]):
+            for proc in group:
+                if proc.poll() is None:
+                    try:
+                        os.killpg(proc.pid, signal.SIGTERM)
+                    except ProcessLookupError:
+                        pass
+            for proc in group:
                 try:
-                    os.killpg(proc.pid, signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
-        for proc in [*self.workers, self.scheduler]:
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=15)
+                    proc.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait(timeout=15)
         for log in self._logs:
             log.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def dask_cluster(s3_server):
     """A scheduler and two single-threaded workers (they see the S3 server)."""
     folder = tempfile.mkdtemp(prefix="dicom2ion-dask-")
