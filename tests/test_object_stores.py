@@ -46,7 +46,7 @@ def upload(root: Path, url: str) -> dict:
     return files
 
 
-def check_rows(manifest: Path, files: dict) -> dict:
+def check_rows(manifest, files: dict) -> dict:
     rows = {r["source"]: r for r in manifest_mod.read(str(manifest)).to_pylist()}
     assert set(rows) == set(files)
     for source, row in rows.items():
@@ -100,6 +100,12 @@ def test_memory_store_convert_verify_to_dicom(memory_root, tmp_path):
     assert code in (0, 1)
     rows = check_rows(manifest, files)
     assert no_temporaries(memory_root) == []
+    # the same command again: nothing changed on the store, nothing is redone
+    main(["convert", f"{memory_root}/in", "-o", f"{memory_root}/out", "--bulk-dir",
+          f"{memory_root}/bulk", "--jobs", "1", "--manifest", str(manifest), "-q"])
+    again = {r["source"]: r["status"] for r in manifest_mod.read(str(manifest)).to_pylist()}
+    assert {s for s, r in rows.items() if r["status"] == "converted"} == \
+        {s for s, status in again.items() if status == "unchanged"}
     # audit of the Ion and the bulk folder, without the originals
     for url in files:
         storage.remove(url)
@@ -119,7 +125,7 @@ def test_s3_through_dask_workers_and_ranged_to_dicom(dask_cluster, s3_bucket, s3
     # few files: every S3 request to moto takes ~25 ms
     local_tree(tmp_path / "src", ["deflated_l6.dcm", "truncated_value.dcm", "charset_jis.dcm"])
     files = upload(tmp_path / "src", f"{s3_bucket}/in")
-    manifest = tmp_path / "m.parquet"
+    manifest = f"{s3_bucket}/manifests/m.parquet"          # the manifest on the store too
     code = main(["convert", f"{s3_bucket}/in", "-o", f"{s3_bucket}/out", "--bulk-dir",
                  f"{s3_bucket}/bulk", "--engine", "dask", "--scheduler", dask_cluster.address,
                  "--manifest", str(manifest)])
@@ -129,6 +135,7 @@ def test_s3_through_dask_workers_and_ranged_to_dicom(dask_cluster, s3_bucket, s3
     rows = check_rows(manifest, files)
     assert no_temporaries(s3_bucket) == []
     assert any(True for _ in storage.walk_files(f"{s3_bucket}/bulk"))
+    assert [rel for _, rel in storage.walk_files(manifest)][0].startswith("part-")
 
     # to-dicom without the bulk folder: referenced values come from the
     # originals on S3, by ranged reads only

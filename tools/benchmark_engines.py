@@ -30,6 +30,7 @@ import json
 import os
 import platform
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -62,15 +63,19 @@ def make_inputs(folder: Path, files: int, size: int) -> int:
 def run_once(engine: str, source: Path, out: Path, extra: List[str]) -> Dict[str, float]:
     argv = [sys.executable, "-m", "dicom2ion", "convert", str(source), "-o", str(out),
             "--overwrite", "-q", *ENGINES[engine], *extra]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(argv, capture_output=True, text=True)
     wall = time.perf_counter() - start
-    if done.returncode != 0:
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    if done.returncode not in (0, 1):          # 1: some files failed, which is data
         raise SystemExit(f"{engine} failed ({done.returncode}): {' '.join(argv)}\n{done.stderr}")
     match = _SUMMARY.search(done.stderr)
     if not match:
         raise SystemExit(f"{engine}: no summary line in\n{done.stderr}")
-    return {"wall": wall, "batch": float(match.group(2)), "mb": float(match.group(1))}
+    return {"wall": wall, "batch": float(match.group(2)), "mb": float(match.group(1)),
+            "cpu": cpu, "load": os.getloadavg()[0]}
 
 
 def main(argv=None) -> int:
@@ -102,7 +107,8 @@ def main(argv=None) -> int:
                 extra = ["--bulk-dir", str(work / f"bulk-{engine}")] if args.bulk_dir else []
                 result = run_once(engine, source, out, extra)
                 print(f"round {round_ + 1} {engine:<6} wall {result['wall']:6.2f} s, "
-                      f"batch {result['batch']:6.2f} s", file=sys.stderr)
+                      f"batch {result['batch']:6.2f} s, cpu {result['cpu']:6.2f} s, "
+                      f"load {result['load']:.1f}", file=sys.stderr)
                 kept = best.get(engine)
                 if kept is None or result["wall"] < kept["wall"]:
                     best[engine] = dict(result, batch_best=min(
@@ -126,10 +132,15 @@ def summarize(best: Dict[str, Dict[str, float]], what: str, args) -> dict:
     mb = best["jobs1"]["mb"]
     lines = [f"dicom2ion convert, {what}, best of {args.repeat} "
              f"(machine: {os.cpu_count()} cores, Python {platform.python_version()})",
-             f"{'engine':<8} {'wall s':>8} {'MB/s':>8} {'batch s':>8} {'MB/s':>8}"]
+             f"{'engine':<8} {'wall s':>8} {'MB/s':>8} {'batch s':>8} {'MB/s':>8} "
+             f"{'cpu s':>8} {'load':>5}"]
     for engine, r in best.items():
         lines.append(f"{engine:<8} {r['wall']:8.2f} {mb / r['wall']:8.1f} "
-                     f"{r['batch_best']:8.2f} {mb / r['batch_best']:8.1f}")
+                     f"{r['batch_best']:8.2f} {mb / r['batch_best']:8.1f} {r['cpu']:8.2f} "
+                     f"{r['load']:5.1f}")
+    lines.append("(cpu s: user+sys of the command and all its processes; load: the "
+                 "1-minute load average after the run -- above the core count, other work "
+                 "shared the machine and scaling cannot show)")
     verdicts = {}
     for kind, key in (("wall", "wall"), ("batch", "batch_best")):
         j1, j2, d2 = (best[e][key] for e in ("jobs1", "jobs2", "dask2"))
