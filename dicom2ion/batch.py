@@ -16,6 +16,7 @@ _VR_CODES = {
     b"UC", b"UI", b"UL", b"UN", b"UR", b"US", b"UT", b"UV",
 }
 ION_BINARY = b"\xe0\x01\x00\xea"
+MANIFEST_FOLDER = "dicom2ion-manifest.parquet"
 
 
 class PlanError(Dicom2IonError):
@@ -86,7 +87,8 @@ def walk(paths: Iterable[str], *, keep_root_names: bool,
     (sorted), and Notes for what was passed over: symlinked folders are
     followed, each real folder once (a loop or a second link to a folder
     already walked is reported); folders in ``exclude`` (outputs) are
-    reported and not entered."""
+    reported and not entered; manifest folders (``dicom2ion-manifest.parquet``)
+    are passed over."""
     exclude = [os.path.realpath(e) for e in exclude if e]
     for root in paths:
         root = os.fspath(root)
@@ -110,6 +112,7 @@ def walk(paths: Iterable[str], *, keep_root_names: bool,
                                               f"{real}, already walked (loop or duplicate)")
                 continue
             seen.add((st.st_dev, st.st_ino))
+            dirs[:] = [d for d in dirs if d != MANIFEST_FOLDER]   # our own run records
             if any(_inside(real, e) for e in exclude):
                 dirs[:] = []
                 yield Note(folder, "skipped", f"folder {folder} is an output of this run")

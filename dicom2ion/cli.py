@@ -159,16 +159,17 @@ def _with_previous(task: engine.Task, old: dict) -> engine.Task:
     return dataclasses.replace(task, previous=keep)
 
 
-def _executor(args):
+def _executor(args, name: str):
     options = {}
     if args.scheduler:
         if args.engine != "dask":
             raise UsageError("--scheduler is for --engine dask")
-        options["scheduler"] = args.scheduler
+        if name == "dask":
+            options["scheduler"] = args.scheduler
     try:
-        return executors.make(args.engine, jobs=args.jobs, **options)
+        return executors.make(name, jobs=args.jobs, **options)
     except (ImportError, RuntimeError) as exc:
-        raise UsageError(f"--engine {args.engine}: {exc}") from None
+        raise UsageError(f"--engine {name}: {exc}") from None
 
 
 def _progress(args) -> bool:
@@ -191,7 +192,13 @@ def _exit_code(outcome, ok=OK_STATUSES) -> int:
 def _run(args, command, options, rename, *, out, others, resume, on_row, label):
     items, writer, total, count = _plan(args, command, options, rename, out=out,
                                         others=others, resume=resume)
-    executor = _executor(args)
+    tasks = sum(1 for item in items if isinstance(item, engine.Task))
+    engine_name = args.engine
+    if engine_name == "process" and (tasks <= 1 or "-" in args.paths):
+        engine_name = "serial"   # one file (or stdin, which workers cannot read): no pool
+    elif "-" in args.paths:
+        engine_name = "serial"   # stdin: only this process can read it
+    executor = _executor(args, engine_name)
     outcome = engine.run_batch(items, executor, on_row=on_row, total_bytes=total,
                                total_files=count, progress=_progress(args), label=label,
                                manifest=writer)
@@ -214,8 +221,6 @@ def cmd_convert(args) -> int:
     if args.output is None and any(p == "-" or storage.isdir(p) for p in args.paths):
         raise UsageError("converting folders or stdin needs -o OUT (the folder tree is "
                          "mirrored there)")
-    if args.strict:
-        _require_strict()
     options = {"standard_limit": args.standard_limit, "private_limit": args.private_limit,
                "inline_all": args.inline_all,
                "bulk_dir": _abs(args.bulk_dir) if args.bulk_dir else None,
@@ -238,16 +243,6 @@ def cmd_convert(args) -> int:
                    resume=True, on_row=on_row, label="convert")
     _finish(outcome, ("converted", "damaged", "unchanged", "skipped", "failed"), args)
     return _exit_code(outcome)
-
-
-def _require_strict() -> None:
-    import inspect
-
-    from .convert import convert
-
-    if "strict" not in inspect.signature(convert).parameters:
-        raise UsageError("--strict needs the salvage reader, which this build does not have "
-                         "(it refuses damaged files already)")
 
 
 def cmd_to_dicom(args) -> int:
@@ -292,8 +287,6 @@ def cmd_verify(args) -> int:
     options = {"bulk_dir": [_abs(d) for d in args.bulk_dir or ()],
                "source_root": [list(p) for p in args.source_root or ()],
                "force": args.force, "strict": args.strict}
-    if args.strict:
-        _require_strict()
     kinds: Dict[str, int] = {}
     out = sys.stdout
 

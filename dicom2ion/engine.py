@@ -330,8 +330,8 @@ def _convert(task: Task, row: Row, report) -> None:
         return
     keywords = {k: task.option(k) for k in ("standard_limit", "private_limit", "inline_all",
                                             "bulk_dir", "reproducible")}
-    if task.option("strict"):
-        keywords["strict"] = True
+    if task.option("strict") and _has_strict(convert):
+        keywords["strict"] = True   # without a salvage reader, every read is strict
     info = source_info_for(task.source) if task.source != "-" else None
     with CountingReader(task.source, report) as reader:
         doc = convert(reader, source_info=info, **keywords)
@@ -345,6 +345,12 @@ def _convert(task: Task, row: Row, report) -> None:
     row["status"] = "damaged" if row["damage"] else "converted"
     if row["damage"]:
         row["error"] = f"{row['damage']} problems (first: {row['damage_first']})"
+
+
+def _has_strict(function) -> bool:
+    import inspect
+
+    return "strict" in inspect.signature(function).parameters
 
 
 def _load_ion(task: Task, row: Row):

@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 from . import storage
 from .outputs import atomic_output, file_mode, output_error
 
-DEFAULT_NAME = "dicom2ion-manifest.parquet"
+from .batch import MANIFEST_FOLDER as DEFAULT_NAME
 
 SCHEMA = pa.schema([
     ("source", pa.string()),

@@ -169,3 +169,35 @@ def test_worker_killed_mid_run_loses_nothing(dask_cluster, tree, tmp_path, capsy
     replacement = dask_cluster.add_worker(f"w{len(dask_cluster.workers)}")
     assert replacement.poll() is None
     dask_cluster.wait_for_workers(2)
+
+
+def test_a_bug_on_a_worker_is_a_failed_row_and_groups_fit_the_cluster(monkeypatch):
+    from dicom2ion import dask_executor, engine
+
+    def broken(task, progress=None):
+        if task.source.endswith("bad.dcm"):
+            raise ValueError("something the per-file work did not expect")
+        return engine.process(task, progress)
+
+    monkeypatch.setattr(dask_executor, "process", broken)
+    tasks = [engine.Task(seq=i, command="convert", source=str(FIXTURES / name),
+                         output=None, size=10) for i, name in enumerate(["x.dcm", "bad.dcm"])]
+    rows = dask_executor.run_group(tasks)
+    assert [r["seq"] for r in rows] == [0, 1]
+    assert rows[1]["status"] == "failed" and "ValueError: something" in rows[1]["error"]
+    assert rows[1]["source"].endswith("bad.dcm") and rows[1]["output"] is None
+
+    class Fake(dask_executor.DaskExecutor):
+        def __init__(self, threads, **options):     # no cluster: only the grouping
+            self.group_files, self.group_bytes, self.threads = 256, 1000, threads
+
+        def _threads(self):
+            return self.threads
+
+    many = [engine.Task(seq=i, command="convert", source=f"{i}", output=None, size=100)
+            for i in range(100)]
+    groups = Fake(2).groups(many)                   # 100 files, 2 threads: 8 groups or more
+    assert [t.seq for g in groups for t in g] == list(range(100))
+    assert len(groups) >= 8 and all(sum(t.size for t in g) <= 1000 for g in groups)
+    assert [len(g) for g in Fake(1000).groups(many)] == [1] * 100
+    assert Fake(2).groups([]) == []
