@@ -10,9 +10,9 @@ twice is harmless):
 
 - a worker lost mid-run: the scheduler runs its groups again elsewhere;
 - a group that still fails (it killed workers ``allowed-failures`` times,
-  or raised): its files are tried one by one, and a file that fails alone
-  becomes a ``failed`` row naming the Dask error -- never a lost file and
-  never a traceback on the client;
+  or raised): its files are tried one by one (each up to ``file_attempts``
+  times), and a file that still fails becomes a ``failed`` row naming the
+  Dask error -- never a lost file and never a traceback on the client;
 - a bug inside ``process`` on a worker becomes that file's ``failed`` row.
 
 Progress: rows arrive per group; inside a group, workers publish how far
@@ -49,6 +49,7 @@ GROUP_FILES = 256
 GROUP_BYTES = 1_000_000_000
 GROUPS_PER_THREAD = 4        # at least this many groups per worker thread, when there are files
 RETRIES = 2
+FILE_ATTEMPTS = 2            # tries for a file alone, after its group failed
 PROGRESS_INTERVAL = 0.5      # seconds between a worker's progress events
 CONNECT_TIMEOUT = 30
 
@@ -192,15 +193,18 @@ class DaskExecutor:
     processes (one thread each) on this machine and stops it at ``close``.
     """
 
+    work = staticmethod(run_group)      # what each Dask task runs (tests replace it)
+
     def __init__(self, jobs: int = 0, *, scheduler: Optional[str] = None,
                  group_files: int = GROUP_FILES, group_bytes: int = GROUP_BYTES,
-                 retries: int = RETRIES, **_options):
+                 retries: int = RETRIES, file_attempts: int = FILE_ATTEMPTS, **_options):
         from .executors import default_jobs
 
         _quiet()
         self.group_files = max(1, int(group_files))
         self.group_bytes = max(1, int(group_bytes))
         self.retries = retries
+        self.file_attempts = max(1, int(file_attempts))
         self.cluster = None
         self.run_id = uuid.uuid4().hex[:12]
         self.topic = f"dicom2ion-progress-{self.run_id}"
@@ -263,12 +267,13 @@ class DaskExecutor:
 
     def map(self, tasks: Iterable[Task], progress) -> Iterator[Row]:
         tasks = list(tasks)
-        pending: List[Tuple[str, List[Task], bool]] = [
-            (f"dicom2ion-{self.run_id}-{i}", group, False)
+        # (key, files, tries): tries is 0 for a group, then 1, 2... for a file alone
+        pending: List[Tuple[str, List[Task], int]] = [
+            (f"dicom2ion-{self.run_id}-{i}", group, 0)
             for i, group in enumerate(self.groups(tasks))]
         pending.reverse()                    # pop() from the end keeps the input order
         window = max(8, 3 * self._threads())
-        groups: Dict[str, Tuple[List[Task], bool]] = {}
+        groups: Dict[str, Tuple[List[Task], int]] = {}
         finished: "queue.Queue[distributed.Future]" = queue.Queue()
         seen: Dict[int, int] = {}
 
@@ -284,10 +289,10 @@ class DaskExecutor:
         try:
             while pending or groups:
                 while pending and len(groups) < window:
-                    key, group, alone = pending.pop()
-                    future = self.client.submit(run_group, group, self.topic, key=key,
+                    key, group, tries = pending.pop()
+                    future = self.client.submit(self.work, group, self.topic, key=key,
                                                 retries=self.retries, pure=False)
-                    groups[key] = (group, alone)
+                    groups[key] = (group, tries)
                     self._futures[key] = future
                     future.add_done_callback(finished.put)
                 try:
@@ -300,15 +305,19 @@ class DaskExecutor:
                     seen.clear()
                 if future is None or future.key not in groups:
                     continue
-                group, alone = groups.pop(future.key)
+                group, tries = groups.pop(future.key)
                 self._futures.pop(future.key, None)
                 rows, error = self._outcome(future)
                 if rows is not None:
                     yield from rows
-                elif not alone and len(group) > 1:
+                elif tries == 0:
                     # find the file that fails; the others still get done
-                    pending.extend((f"{future.key}-{i}", [task], True)
+                    pending.extend((f"{future.key}-{i}", [task], 1)
                                    for i, task in reversed(list(enumerate(group))))
+                elif tries < self.file_attempts:
+                    # a file alone can fail for its neighbour's sake (it was queued on a
+                    # worker that another file killed): give it another chance
+                    pending.append((f"{future.key}-again{tries}", group, tries + 1))
                 else:
                     for task in group:
                         yield failed_row(task, f"{task.source}: not processed: the Dask "

@@ -123,29 +123,35 @@ def s3_bucket(s3_server):
 class DaskCluster:
     """``dask scheduler`` and ``dask worker`` processes on 127.0.0.1.
 
-    Workers run without a nanny (so a killed worker stays dead, as a lost
-    machine would), each process in its own session so that ``kill_worker``
-    takes its whole process group down at once."""
+    Workers run without a nanny unless asked (so a killed worker stays dead,
+    as a lost machine would), each process in its own session so that
+    ``kill_worker`` takes its whole process group down at once."""
 
-    def __init__(self, folder: str, workers: int = 2):
+    def __init__(self, folder: str, workers: int = 2, *, nanny: bool = False,
+                 scheduler_env: Optional[dict] = None, env: Optional[dict] = None):
         self.folder = folder
+        self.nanny = nanny
+        self.env = dict(env or {})
+        os.makedirs(folder, exist_ok=True)
         self.scheduler_file = os.path.join(folder, "scheduler.json")
         self.workers: List[subprocess.Popen] = []
         self._logs = []
         self.scheduler = self._start("scheduler", [
             "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
-            "--scheduler-file", self.scheduler_file])
+            "--scheduler-file", self.scheduler_file], {**self.env, **(scheduler_env or {})})
         self.address = self._wait_for_address()
         for i in range(workers):
             self.add_worker(f"w{i}")
         self.wait_for_workers(workers)
 
-    def _start(self, name: str, arguments: List[str]) -> subprocess.Popen:
+    def _start(self, name: str, arguments: List[str],
+               env: Optional[dict] = None) -> subprocess.Popen:
         log = open(os.path.join(self.folder, f"{name}.log"), "wb")
         self._logs.append(log)
         return subprocess.Popen([sys.executable, "-m", "dask", *arguments], stdout=log,
                                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True, cwd=self.folder)
+                                start_new_session=True, cwd=self.folder,
+                                env={**os.environ, **(env or {})})
 
     def add_worker(self, name: str) -> subprocess.Popen:
         local = os.path.join(self.folder, name)
@@ -153,7 +159,7 @@ class DaskCluster:
         proc = self._start(name, [
             "worker", "--scheduler-file", self.scheduler_file, "--host", "127.0.0.1",
             "--nthreads", "1", "--no-dashboard", "--name", name, "--local-directory", local,
-            "--death-timeout", "30", "--no-nanny"])
+            "--death-timeout", "30", "--nanny" if self.nanny else "--no-nanny"], self.env)
         self.workers.append(proc)
         return proc
 
@@ -223,3 +229,13 @@ def dask_cluster(s3_server):
     finally:
         cluster.stop()
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def poison_group(tasks, topic=None):
+    """A Dask task (for a cluster whose processes can import this module)
+    that kills its worker when its group holds a file named poison.dcm."""
+    from dicom2ion import dask_executor
+
+    if any(t.source.endswith("poison.dcm") for t in tasks):
+        os._exit(1)
+    return dask_executor.run_group(tasks, topic)

@@ -201,3 +201,49 @@ def test_a_bug_on_a_worker_is_a_failed_row_and_groups_fit_the_cluster(monkeypatc
     assert len(groups) >= 8 and all(sum(t.size for t in g) <= 1000 for g in groups)
     assert [len(g) for g in Fake(1000).groups(many)] == [1] * 100
     assert Fake(2).groups([]) == []
+
+
+def test_a_file_that_kills_workers_becomes_a_failed_row(tmp_path):
+    """Workers with a nanny (restarted when they die) and a scheduler that
+    gives up on a task at its first lost worker: the group holding the
+    poison is split, its other files are converted, the poison file is a
+    failed row naming Dask's KilledWorker; no file is missing."""
+    from dicom2ion import dask_executor, engine
+    from services import DaskCluster, poison_group
+    names = sorted(p.name for p in FIXTURES.glob("*.dcm"))[:9]
+    for name in names:
+        shutil.copy(FIXTURES / name, tmp_path / name)
+    shutil.copy(FIXTURES / names[0], tmp_path / "poison.dcm")
+    sources = sorted(str(p) for p in tmp_path.glob("*.dcm"))
+    options = engine.freeze_options({"standard_limit": 256, "private_limit": 256,
+                                     "inline_all": False, "bulk_dir": None})
+    tasks = [engine.Task(seq=i, command="convert", source=s, output=s + ".ion",
+                         size=os.path.getsize(s), options=options)
+             for i, s in enumerate(sources)]
+
+    class Poisoned(dask_executor.DaskExecutor):
+        work = staticmethod(poison_group)
+
+    cluster = DaskCluster(str(tmp_path / "cluster"), workers=2, nanny=True, scheduler_env={
+        "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "0",
+        # one task per worker thread at a time: no innocent file waits on a dying worker
+        "DASK_DISTRIBUTED__SCHEDULER__WORKER_SATURATION": "1.0"}, env={
+        "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent), os.environ.get(
+            "PYTHONPATH", "")])})
+    try:
+        executor = Poisoned(scheduler=cluster.address)
+        try:
+            rows = list(executor.map(tasks, None))
+        finally:
+            executor.close()
+    finally:
+        cluster.stop()
+    by_source = {r["source"]: r for r in rows}
+    assert sorted(by_source) == sources and len(rows) == len(tasks)
+    poison = by_source[str(tmp_path / "poison.dcm")]
+    assert poison["status"] == "failed" and "KilledWorker" in poison["error"], poison["error"]
+    assert "not processed: the Dask task failed" in poison["error"]
+    others = [r for s, r in by_source.items() if not s.endswith("poison.dcm")]
+    expected = {s: engine.process(t)["status"] for s, t in zip(sources, tasks)
+                if not s.endswith("poison.dcm")}
+    assert {r["source"]: r["status"] for r in others} == expected
