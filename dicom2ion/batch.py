@@ -145,10 +145,10 @@ def _real(path: str) -> str:
 
 
 def ion_target_name(relative: str) -> str:
-    """``scan.dcm.ion`` -> ``scan.dcm``; ``scan.ion`` -> ``scan.dcm``."""
-    if relative.endswith(".ion"):
-        stem = relative[:-4]
-        return stem if os.path.splitext(stem)[1] else stem + ".dcm"
+    """The inverse of convert's naming: ``NAME.ion`` -> ``NAME`` (``scan.dcm.ion``
+    -> ``scan.dcm``, ``IM0001.ion`` -> ``IM0001``); other names get ``.dcm``."""
+    if relative.endswith(".ion") and len(os.path.basename(relative)) > 4:
+        return relative[:-4]
     return relative + ".dcm"
 
 

@@ -14,7 +14,9 @@ from typing import Iterator, Optional, Sequence
 
 from . import storage
 from .errors import BulkDataError
-from .outputs import file_mode, output_error
+from .outputs import create_temp, output_error
+
+PART_PREFIX = ".part-"
 
 CHUNK = 1 << 20
 
@@ -55,12 +57,16 @@ class BulkDir:
 
     def begin(self):
         try:
-            fd, tmp = tempfile.mkstemp(dir=self.path, prefix=".part-")
+            tmp, fp = create_temp(self.path, PART_PREFIX)
         except OSError as exc:
             raise output_error(self.path, exc) from None
-        handle = [os.fdopen(fd, "wb"), tmp]
-        self._parts[tmp] = handle
-        _OPEN_PARTS.add(self)
+        handle = [fp, tmp]
+        try:
+            self._parts[tmp] = handle
+            _OPEN_PARTS.add(self)
+        except BaseException:
+            self._drop(handle)
+            raise
         return handle
 
     def write(self, handle, data: bytes) -> None:
@@ -78,7 +84,6 @@ class BulkDir:
             if os.path.exists(final):
                 os.unlink(tmp)
             else:
-                os.chmod(tmp, file_mode())
                 os.makedirs(os.path.dirname(final), exist_ok=True)
                 os.replace(tmp, final)
         except OSError as exc:

@@ -96,7 +96,7 @@ def _plan(args, command: str, options: dict, rename, *, out: Optional[str],
     manifest_path = getattr(args, "manifest", None)
     if manifest_path is None and out not in (None, "-") and not single:
         manifest_path = manifest_mod.default_path(out)
-    previous = {}
+    previous = manifest_mod.Latest()
     if resume and manifest_path and not args.overwrite:
         try:
             previous = manifest_mod.latest(manifest_path)
@@ -186,10 +186,11 @@ def _finish(outcome, statuses, args, stream=None) -> None:
 def _exit_code(outcome, ok=OK_STATUSES) -> int:
     if outcome.interrupted:
         return 130
-    return 0 if all(r["status"] in ok for r in outcome.rows) else 1
+    return 0 if all(status in ok for status, n in outcome.counts.items() if n) else 1
 
 
-def _run(args, command, options, rename, *, out, others, resume, on_row, label):
+def _run(args, command, options, rename, *, out, others, resume, on_row, label,
+         keep_rows=False):
     items, writer, total, count = _plan(args, command, options, rename, out=out,
                                         others=others, resume=resume)
     tasks = sum(1 for item in items if isinstance(item, engine.Task))
@@ -201,7 +202,7 @@ def _run(args, command, options, rename, *, out, others, resume, on_row, label):
     executor = _executor(args, engine_name)
     outcome = engine.run_batch(items, executor, on_row=on_row, total_bytes=total,
                                total_files=count, progress=_progress(args), label=label,
-                               manifest=writer)
+                               manifest=writer, keep_rows=keep_rows)
     if writer is not None and not outcome.interrupted:
         writer.drop_older_runs()
     return outcome
@@ -316,7 +317,7 @@ def cmd_verify(args) -> int:
     try:
         outcome = _run(args, "verify", options, lambda p: p, out=None,
                        others={"--json": args.json, "--manifest": args.manifest}, resume=False,
-                       on_row=on_row, label="verify")
+                       on_row=on_row, label="verify", keep_rows=report is not None)
     except BaseException:
         if report is not None:
             report.abort()
@@ -329,8 +330,8 @@ def cmd_verify(args) -> int:
     if report is not None:
         statuses = ("identical", "different", "failed", "skipped")
         payload = {
-            "summary": {s: sum(1 for r in outcome.rows if r["status"] == s) for s in statuses},
-            "damaged": sum(1 for r in outcome.rows if r.get("damage")),
+            "summary": {s: outcome.counts.get(s, 0) for s in statuses},
+            "damaged": outcome.damaged,
             "interrupted": outcome.interrupted,
             "seconds": outcome.seconds,
             "files": [_json_row(r) for r in outcome.rows],

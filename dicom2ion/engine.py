@@ -484,10 +484,30 @@ WORK = {"convert": _convert, "to-dicom": _to_dicom, "verify": _verify}
 
 @dataclasses.dataclass
 class Outcome:
-    rows: List[Row]
+    """What a run did: counts per status and bytes (rows only when kept)."""
+    counts: Dict[str, int]
+    size: int
     seconds: float
     interrupted: bool = False
     manifest: Optional[str] = None
+    rows: List[Row] = dataclasses.field(default_factory=list)
+    damaged: int = 0
+
+    @property
+    def files(self) -> int:
+        return sum(self.counts.values())
+
+    @classmethod
+    def of(cls, rows: List[Row], seconds: float, **kw) -> "Outcome":
+        outcome = cls({}, 0, seconds, rows=list(rows), **kw)
+        for row in rows:
+            outcome.count(row)
+        return outcome
+
+    def count(self, row: Row) -> None:
+        self.counts[row["status"]] = self.counts.get(row["status"], 0) + 1
+        self.size += int(row.get("size") or 0)
+        self.damaged += 1 if row.get("damage") else 0
 
 
 class _Progress:
@@ -545,19 +565,23 @@ class _Progress:
 def run_batch(items: Iterable[Union[Task, Row]], executor, *,
               on_row: Callable[[Row, Callable[[str, object], None]], None],
               total_bytes: int = 0, total_files: int = 0, progress: bool = False,
-              label: str = "files", manifest=None) -> Outcome:
+              label: str = "files", manifest=None, keep_rows: bool = False) -> Outcome:
     """Run every Task through ``executor`` (rows given ready are passed on
     as they are). ``on_row(row, write)`` is called for each row as it
     arrives; ``write(line, file)`` prints without breaking the bar. Rows go
-    to ``manifest.add`` (a ManifestWriter) as they come. Ctrl-C stops the
-    executor and returns what finished (``interrupted=True``)."""
+    to ``manifest.add`` (a ManifestWriter) as they come and are counted; they
+    are kept in ``Outcome.rows`` only with ``keep_rows`` (memory stays bounded
+    for millions of files). Ctrl-C stops the executor and returns what
+    finished (``interrupted=True``)."""
     start = time.perf_counter()
     bar = _Progress(progress, total_bytes, total_files, label)
-    rows: List[Row] = []
+    outcome = Outcome({}, 0, 0.0, manifest=manifest.path if manifest is not None else None)
     interrupted = False
 
     def take(row: Row) -> None:
-        rows.append(row)
+        outcome.count(row)
+        if keep_rows:
+            outcome.rows.append(row)
         bar.row(int(row.get("seq", -1)), int(row.get("size") or 0))
         if manifest is not None:
             manifest.add(row)
@@ -585,25 +609,25 @@ def run_batch(items: Iterable[Union[Task, Row]], executor, *,
         bar.close()
         if manifest is not None:
             manifest.close()
-    return Outcome(rows, time.perf_counter() - start, interrupted,
-                   manifest.path if manifest is not None else None)
+    outcome.seconds = time.perf_counter() - start
+    outcome.interrupted = interrupted
+    return outcome
 
 
 def summary(outcome: Outcome, statuses: Iterable[str], optional: Iterable[str] = ()) -> str:
     """Counts per status (those in ``optional`` only when not zero), bytes
     (MB = 10^6 bytes), time and rates."""
     counts = {s: 0 for s in statuses}
-    size = 0
-    for r in outcome.rows:
-        counts[r["status"]] = counts.get(r["status"], 0) + 1
-        size += int(r.get("size") or 0)
-    mb = size / 1e6
+    for status, n in outcome.counts.items():
+        counts[status] = counts.get(status, 0) + n
+    mb = outcome.size / 1e6
+    files = outcome.files
     seconds = outcome.seconds
-    rate = (f" ({len(outcome.rows) / seconds:.1f} files/s, {mb / seconds:.1f} MB/s)"
+    rate = (f" ({files / seconds:.1f} files/s, {mb / seconds:.1f} MB/s)"
             if seconds > 0 else "")
     optional = set(optional)
     parts = ", ".join(f"{n} {s}" for s, n in counts.items() if n or s not in optional)
-    text = f"{parts}; {len(outcome.rows)} files, {mb:.1f} MB in {seconds:.2f} s{rate}"
+    text = f"{parts}; {files} files, {mb:.1f} MB in {seconds:.2f} s{rate}"
     if outcome.interrupted:
         text = "interrupted: " + text
     return text

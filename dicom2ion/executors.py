@@ -109,6 +109,7 @@ class ProcessExecutor:
         context = multiprocessing.get_context("spawn" if os.name != "posix" else "fork")
         self._slots = context.Array("q", [-1, 0] * self.jobs, lock=False)
         counter = context.Value("i", 0)
+        self._running: Dict[cf.Future, List[Task]] = {}
         self._pool = cf.ProcessPoolExecutor(max_workers=self.jobs, mp_context=context,
                                             initializer=_worker_start,
                                             initargs=(self._slots, counter))
@@ -127,7 +128,7 @@ class ProcessExecutor:
 
     def map(self, tasks: Iterable[Task], progress) -> Iterator[Row]:
         groups = self._groups(tasks)
-        running: Dict[cf.Future, List[Task]] = {}
+        running: Dict[cf.Future, List[Task]] = self._running
         window = 4 * self.jobs
         exhausted = False
         while True:
@@ -168,7 +169,26 @@ class ProcessExecutor:
                     proc.join(timeout=10)
                 except (OSError, AssertionError):
                     pass
+            self._sweep([p.pid for p in processes])
         self._pool.shutdown(wait=True, cancel_futures=cancel)
+
+    def _sweep(self, pids: List[int]) -> None:
+        """Temporary files of workers stopped mid-write (normally they remove
+        their own; this covers a worker killed between two instructions)."""
+        from .bulk import PART_PREFIX
+        from .outputs import TEMP_PREFIX, sweep
+
+        folders = set()
+        for group in self._running.values():
+            for task in group:
+                if task.output and task.output != "-":
+                    folders.add((os.path.dirname(task.output), TEMP_PREFIX))
+                bulk = task.option("bulk_dir")
+                if isinstance(bulk, str):
+                    folders.add((bulk, PART_PREFIX))
+        for folder, prefix in folders:
+            for pid in pids:
+                sweep(folder, prefix, pid)
 
 
 def _pool_or_serial(jobs: int = 0, **options):

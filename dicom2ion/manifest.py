@@ -17,56 +17,62 @@ import time
 import uuid
 from typing import Dict, List, Optional
 
-import pyarrow as pa
-import pyarrow.parquet as pq
-
 from . import storage
 from .outputs import atomic_output, file_mode, output_error
 
 from .batch import MANIFEST_FOLDER as DEFAULT_NAME
 
-SCHEMA = pa.schema([
-    ("source", pa.string()),
-    ("size", pa.int64()),
-    ("mtime", pa.timestamp("us", tz="UTC")),
-    ("sha256", pa.string()),
-    ("status", pa.string()),
-    ("error", pa.string()),
-    ("output", pa.string()),
-    ("output_size", pa.int64()),
-    ("bulk_values", pa.int64()),
-    ("bulk_bytes", pa.int64()),
-    ("transfer_syntax", pa.string()),
-    ("sop_class_uid", pa.string()),
-    ("sop_instance_uid", pa.string()),
-    ("series_instance_uid", pa.string()),
-    ("study_instance_uid", pa.string()),
-    ("patient_id", pa.string()),
-    ("modality", pa.string()),
-    ("study_date", pa.string()),
-    ("rows", pa.int32()),
-    ("columns", pa.int32()),
-    ("number_of_frames", pa.int32()),
-    ("converter_version", pa.string()),
-    ("options", pa.string()),
-    ("seconds", pa.float64()),
-    ("host", pa.string()),
+# (name, pyarrow type factory, its arguments); pyarrow is imported only when
+# a manifest is read or written, so commands without one start faster
+FIELDS = [
+    ("source", "string", ()),
+    ("size", "int64", ()),
+    ("mtime", "timestamp", ("us", "UTC")),
+    ("sha256", "string", ()),
+    ("status", "string", ()),
+    ("error", "string", ()),
+    ("output", "string", ()),
+    ("output_size", "int64", ()),
+    ("bulk_values", "int64", ()),
+    ("bulk_bytes", "int64", ()),
+    ("transfer_syntax", "string", ()),
+    ("sop_class_uid", "string", ()),
+    ("sop_instance_uid", "string", ()),
+    ("series_instance_uid", "string", ()),
+    ("study_instance_uid", "string", ()),
+    ("patient_id", "string", ()),
+    ("modality", "string", ()),
+    ("study_date", "string", ()),
+    ("rows", "int32", ()),
+    ("columns", "int32", ()),
+    ("number_of_frames", "int32", ()),
+    ("converter_version", "string", ()),
+    ("options", "string", ()),
+    ("seconds", "float64", ()),
+    ("host", "string", ()),
     # beyond the issue's list
-    ("command", pa.string()),
-    ("relative", pa.string()),
-    ("damage", pa.int32()),
-    ("damage_first", pa.string()),
-    ("differences", pa.string()),
-    ("checks", pa.string()),
-    ("output_sha256", pa.string()),
-    ("kind", pa.string()),
-    ("mtime_ns", pa.int64()),   # exact, for resume
-    ("run", pa.string()),
-    ("recorded_at", pa.timestamp("us", tz="UTC")),
-])
+    ("command", "string", ()),
+    ("relative", "string", ()),
+    ("damage", "int32", ()),
+    ("damage_first", "string", ()),
+    ("differences", "string", ()),
+    ("checks", "string", ()),
+    ("output_sha256", "string", ()),
+    ("kind", "string", ()),
+    ("mtime_ns", "int64", ()),
+    ("run", "string", ()),
+    ("recorded_at", "timestamp", ("us", "UTC")),
+]
+
+
+def schema():
+    import pyarrow as pa
+
+    return pa.schema([(name, getattr(pa, kind)(*args)) for name, kind, args in FIELDS])
+
 
 #: the row keys (``mtime`` is made from ``mtime_ns``, the exact integer)
-COLUMNS = [f.name for f in SCHEMA if f.name not in ("mtime", "recorded_at")]
+COLUMNS = [f[0] for f in FIELDS if f[0] not in ("mtime", "recorded_at")]
 
 
 def new_run_id() -> str:
@@ -75,7 +81,10 @@ def new_run_id() -> str:
     return f"{stamp}.{now % 10**9:09d}Z-{uuid.uuid4().hex[:6]}"
 
 
-def _table(rows: List[dict]) -> pa.Table:
+def _table(rows: List[dict]):
+    import pyarrow as pa
+
+    SCHEMA = schema()
     now = datetime.datetime.now(datetime.timezone.utc)
     columns = {}
     for field in SCHEMA:
@@ -125,6 +134,8 @@ class ManifestWriter:
             self._upload(name)
             return
         tmp = os.path.join(self.path, f".{os.path.basename(name)}.part")
+        import pyarrow.parquet as pq
+
         try:
             pq.write_table(_table(self._rows), tmp)
             os.chmod(tmp, file_mode())
@@ -142,6 +153,9 @@ class ManifestWriter:
         self._last = time.monotonic()
 
     def _upload(self, name: str) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
         buffer = pa.BufferOutputStream()
         pq.write_table(_table(self._rows), buffer)
         with atomic_output(name) as fp:
@@ -164,13 +178,15 @@ class ManifestWriter:
                     pass
 
 
-def read(path: str) -> pa.Table:
-    """The whole manifest as one table."""
+def read(path: str):
+    """The whole manifest as one pyarrow Table (a local folder, or a URL)."""
+    import pyarrow.parquet as pq
+
     path = os.fspath(path)
     if storage.is_url(path):
         fs, inner = storage.filesystem(path)
-        return pq.read_table(inner, filesystem=fs, schema=SCHEMA)
-    return pq.read_table(path, schema=SCHEMA)
+        return pq.read_table(inner, filesystem=fs, schema=schema())
+    return pq.read_table(path, schema=schema())
 
 
 def _names(path: str) -> List[str]:
@@ -180,22 +196,44 @@ def _names(path: str) -> List[str]:
     return os.listdir(path)
 
 
-def latest(path: str) -> Dict[str, dict]:
-    """The newest row per source, as row dicts (``mtime_ns`` restored)."""
+class Latest:
+    """The newest row per source of a manifest, kept as Arrow data (compact
+    for millions of rows); ``get(source)`` gives one row as a dict."""
+
+    def __init__(self, table=None):
+        self._table = table
+        self._index: Dict[str, int] = {}
+        if table is None:
+            return
+        sources = table.column("source").to_pylist()
+        runs = table.column("run").to_pylist()
+        best: Dict[str, tuple] = {}
+        for i, (source, run) in enumerate(zip(sources, runs)):
+            stamp = (run or "", i)
+            if source not in best or stamp >= best[source]:
+                best[source] = stamp
+        self._index = {source: stamp[1] for source, stamp in best.items()}
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def __contains__(self, source) -> bool:
+        return source in self._index
+
+    def get(self, source: str) -> Optional[dict]:
+        i = self._index.get(source)
+        if i is None:
+            return None
+        row = self._table.slice(i, 1).drop(["mtime", "recorded_at"]).to_pylist()[0]
+        return row
+
+
+def latest(path: str) -> Latest:
+    """The newest row per source (see Latest); empty when there is no manifest."""
     if not storage.isdir(path) or not any(
             n.startswith("part-") and n.endswith(".parquet") for n in _names(path)):
-        return {}
-    table = read(path)
-    newest: Dict[str, dict] = {}
-    for i, row in enumerate(table.drop(["mtime", "recorded_at"]).to_pylist()):
-        stamp = (row.get("run") or "", i)
-        old = newest.get(row["source"])
-        if old is None or stamp >= old["_stamp"]:
-            row["_stamp"] = stamp
-            newest[row["source"]] = row
-    for row in newest.values():
-        row.pop("_stamp", None)
-    return newest
+        return Latest()
+    return Latest(read(path))
 
 
 def default_path(out: Optional[str]) -> Optional[str]:

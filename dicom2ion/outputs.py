@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import stat
 import sys
-import tempfile
+import uuid
 from typing import Optional
 
 from . import storage
@@ -62,6 +62,49 @@ def is_special(path: str) -> bool:
     return not stat.S_ISREG(st.st_mode) and not stat.S_ISDIR(st.st_mode)
 
 
+def temp_name(folder: str, prefix: str, suffix: str = "") -> str:
+    """A fresh temporary name in ``folder`` that says which process owns it."""
+    return os.path.join(folder, f"{prefix}{os.getpid()}-{uuid.uuid4().hex[:12]}{suffix}")
+
+
+def create_temp(folder: str, prefix: str, suffix: str = ""):
+    """(path, binary file) of a new temporary file with ``file_mode()``;
+    nothing is left behind if this is interrupted."""
+    path = temp_name(folder, prefix, suffix)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0),
+                     0o600)
+        try:
+            os.fchmod(fd, file_mode())
+        except OSError:
+            pass
+        return path, os.fdopen(fd, "wb")
+    except BaseException:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+        raise
+
+
+def sweep(folder: str, prefix: str, pid: int) -> int:
+    """Remove the temporary files a (dead) process ``pid`` left in ``folder``."""
+    removed = 0
+    mine = f"{prefix}{pid}-"
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return 0
+    for name in names:
+        if name.startswith(mine):
+            try:
+                os.unlink(os.path.join(folder, name))
+                removed += 1
+            except OSError:
+                pass
+    return removed
+
+
 class _Guarded:
     """A binary file whose write errors name the output path."""
 
@@ -109,12 +152,7 @@ class AtomicFile:
             else:
                 folder = os.path.dirname(os.path.abspath(self.path))
                 os.makedirs(folder, exist_ok=True)
-                fd, self.tmp = tempfile.mkstemp(dir=folder, prefix=TEMP_PREFIX, suffix=".part")
-                try:
-                    os.fchmod(fd, file_mode())
-                except OSError:
-                    pass
-                self._raw = os.fdopen(fd, "wb")
+                self.tmp, self._raw = create_temp(folder, TEMP_PREFIX, ".part")
         except OSError as exc:
             raise output_error(self.path, exc) from None
         self.fp = _Guarded(self._raw, self.path)
