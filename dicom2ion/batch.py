@@ -39,19 +39,18 @@ def looks_like_dicom(head: bytes) -> bool:
 
 
 def _head(path: str, n: int) -> bytes:
-    try:
-        with storage.open_read(path) as fp:
-            return fp.read(n)
-    except OSError:
-        return b""
+    with storage.open_read(path) as fp:   # an unreadable file is an error, not "not DICOM"
+        return fp.read(n)
 
 
 def sniff(path: str) -> bool:
+    """Whether the file looks like DICOM (OSError when it cannot be read)."""
     return looks_like_dicom(_head(path, 132))
 
 
 def looks_like_ion(path: str) -> bool:
-    """Binary Ion (the version marker) or text Ion as dicom2ion writes it."""
+    """Binary Ion (the version marker) or text Ion as dicom2ion writes it
+    (OSError when the file cannot be read)."""
     head = _head(path, 16)
     if head.startswith(ION_BINARY):
         return True
@@ -103,19 +102,24 @@ def walk(paths: Iterable[str], *, keep_root_names: bool,
             continue
         prefix = os.path.basename(os.path.abspath(root)) if keep_root_names else ""
         seen = set()
-        for folder, dirs, files in os.walk(root, followlinks=True):
+        errors: List[OSError] = []
+        for folder, dirs, files in os.walk(root, onerror=errors.append, followlinks=True):
+            while errors:
+                exc = errors.pop(0)
+                yield Note(exc.filename or folder, "failed",
+                           f"{exc.filename or folder}: cannot list: {exc.strerror or exc}")
             real = os.path.realpath(folder)
             st = os.stat(folder)
             if (st.st_dev, st.st_ino) in seen:
                 dirs[:] = []
-                yield Note(folder, "skipped", f"symlinked folder {folder} leads to "
-                                              f"{real}, already walked (loop or duplicate)")
+                yield Note(folder, "skipped", f"symlinked folder leads to {real}, "
+                                              "already walked (loop or duplicate)")
                 continue
             seen.add((st.st_dev, st.st_ino))
             dirs[:] = [d for d in dirs if d != MANIFEST_FOLDER]   # our own run records
             if any(_inside(real, e) for e in exclude):
                 dirs[:] = []
-                yield Note(folder, "skipped", f"folder {folder} is an output of this run")
+                yield Note(folder, "skipped", "folder is an output of this run")
                 continue
             dirs.sort()
             for name in sorted(files):
@@ -126,7 +130,14 @@ def walk(paths: Iterable[str], *, keep_root_names: bool,
                 if not os.path.exists(full):
                     yield Note(full, "failed", f"{full}: broken symbolic link")
                     continue
+                if not os.path.isfile(full):
+                    yield Note(full, "skipped", "not a regular file (a FIFO, socket or device "
+                                                "found in a folder is not read)")
+                    continue
                 yield Entry(full, relative, root)
+        for exc in errors:
+            yield Note(exc.filename or root, "failed",
+                       f"{exc.filename or root}: cannot list: {exc.strerror or exc}")
 
 
 def _walk_store(root: str, keep_root_names: bool) -> Iterator[Entry]:
@@ -136,6 +147,8 @@ def _walk_store(root: str, keep_root_names: bool) -> Iterator[Entry]:
         return
     prefix = storage.basename(root) if keep_root_names else ""
     for url, relative in storage.walk_files(root):
+        if MANIFEST_FOLDER in relative.split("/"):       # our own run records
+            continue
         yield Entry(url, f"{prefix}/{relative}" if prefix else relative, root)
 
 

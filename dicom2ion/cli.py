@@ -216,9 +216,12 @@ def cmd_convert(args) -> int:
                          "stay empty; give one or the other")
     if args.text and args.pretty:
         raise UsageError("--text and --pretty: give one")
-    if "-" in args.paths and not (args.bulk_dir or args.inline_all):
-        raise UsageError("converting stdin (-): long values would point into a stream that is "
-                         "gone; add --bulk-dir DIR or --inline-all")
+    streams = [p for p in args.paths if p == "-" or (
+        not storage.is_url(p) and os.path.exists(p) and not os.path.isdir(p)
+        and not os.path.isfile(p))]
+    if streams and not (args.bulk_dir or args.inline_all):
+        raise UsageError(f"converting {streams[0]} (a stream, read once): long values would "
+                         "point into bytes that are gone; add --bulk-dir DIR or --inline-all")
     if args.output is None and any(p == "-" or storage.isdir(p) for p in args.paths):
         raise UsageError("converting folders or stdin needs -o OUT (the folder tree is "
                          "mirrored there)")

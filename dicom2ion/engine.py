@@ -298,10 +298,19 @@ def process_group(tasks: Iterable[Task],
     return [process(task, progress) for task in tasks]
 
 
-def _stat_into(task: Task, row: Row) -> None:
+def _stat_into(task: Task, row: Row) -> bool:
+    """Size and mtime into the row; whether the source is a regular file
+    (a pipe such as ``<(...)`` or stdin can be read only once)."""
     if task.source == "-":
-        return
-    row["size"], row["mtime_ns"] = storage.stat_ns(task.source)
+        return False
+    if storage.is_url(task.source):       # an object on a store can be read again
+        row["size"], row["mtime_ns"] = storage.stat_ns(task.source)
+        return True
+    st = os.stat(task.source)
+    row["size"], row["mtime_ns"] = st.st_size, st.st_mtime_ns
+    import stat
+
+    return stat.S_ISREG(st.st_mode)
 
 
 def _unchanged_by_sha256(task: Task, row: Row) -> bool:
@@ -322,17 +331,17 @@ def _convert(task: Task, row: Row, report) -> None:
     from .convert import convert, dump
     from .outputs import atomic_output
 
-    _stat_into(task, row)
-    if task.source != "-" and not task.option("force") and not sniff(task.source):
+    regular = _stat_into(task, row)
+    if regular and not task.option("force") and not sniff(task.source):
         row["status"], row["error"], row["output"] = "skipped", "not a DICOM file", None
         return
-    if _unchanged_by_sha256(task, row):
+    if regular and _unchanged_by_sha256(task, row):
         return
     keywords = {k: task.option(k) for k in ("standard_limit", "private_limit", "inline_all",
                                             "bulk_dir", "reproducible")}
     if task.option("strict") and _has_strict(convert):
         keywords["strict"] = True   # without a salvage reader, every read is strict
-    info = source_info_for(task.source) if task.source != "-" else None
+    info = source_info_for(task.source) if regular else None
     with CountingReader(task.source, report) as reader:
         doc = convert(reader, source_info=info, **keywords)
         row["size"] = reader.count

@@ -363,3 +363,27 @@ def test_transfer_syntax_that_does_not_fit_the_pixel_data(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "does not fit the pixel data" in err and "encapsulated" in err
     assert not out.exists()
+
+
+@needs_corpus
+def test_a_fifo_inside_a_folder_is_reported_not_read(tmp_path, capsys):
+    tree = tmp_path / "in"
+    tree.mkdir()
+    shutil.copy(CT, tree / "ct.dcm")
+    os.mkfifo(tree / "pipe")           # reading it would hang: no writer
+    assert main(["convert", str(tree), "-o", str(tmp_path / "out")]) == 0
+    err = capsys.readouterr().err
+    assert "pipe" in err and "not a regular file" in err and "1 converted, 1 skipped" in err
+
+
+@needs_corpus
+def test_a_named_pipe_input_is_read_once(tmp_path):
+    result = subprocess.run(f"{sys.executable} -m dicom2ion convert <(cat {CT}) -o "
+                            f"{tmp_path / 'p.ion'} --inline-all", shell=True,
+                            executable="/bin/bash", capture_output=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert dicom2ion.to_dicom_bytes(dicom2ion.load(tmp_path / "p.ion")) == CT.read_bytes()
+    result = subprocess.run(f"{sys.executable} -m dicom2ion convert <(cat {CT}) -o "
+                            f"{tmp_path / 'q.ion'}", shell=True, executable="/bin/bash",
+                            capture_output=True, timeout=120)
+    assert result.returncode == 2 and b"read once" in result.stderr
