@@ -10,6 +10,7 @@ its imports happen only when it is chosen.
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures as cf
 import importlib
 import os
@@ -89,6 +90,17 @@ def _report(seq: int, count: int) -> None:
         slots[2 * _SLOT + 1] = count
 
 
+def _lost(task: Task) -> Row:
+    """The row of a task whose worker process died (killed, out of memory)."""
+    from .engine import empty_row
+
+    row = empty_row(task)
+    row.update(status="failed", output=None,
+               error=f"{task.source}: the worker process died while this file was in "
+                     "flight (killed, or out of memory?); run again to retry")
+    return row
+
+
 def _run_group(tasks: List[Task]) -> List[Row]:
     return process_group(tasks, _report)
 
@@ -108,11 +120,15 @@ class ProcessExecutor:
         self.group_bytes = group_bytes
         context = multiprocessing.get_context("spawn" if os.name != "posix" else "fork")
         self._slots = context.Array("q", [-1, 0] * self.jobs, lock=False)
-        counter = context.Value("i", 0)
+        self._context = context
         self._running: Dict[cf.Future, List[Task]] = {}
-        self._pool = cf.ProcessPoolExecutor(max_workers=self.jobs, mp_context=context,
-                                            initializer=_worker_start,
-                                            initargs=(self._slots, counter))
+        self._pool = self._new_pool()
+
+    def _new_pool(self) -> cf.ProcessPoolExecutor:
+        counter = self._context.Value("i", 0)
+        return cf.ProcessPoolExecutor(max_workers=self.jobs, mp_context=self._context,
+                                      initializer=_worker_start,
+                                      initargs=(self._slots, counter))
 
     def _groups(self, tasks: Iterable[Task]) -> Iterator[List[Task]]:
         group: List[Task] = []
@@ -127,17 +143,29 @@ class ProcessExecutor:
             yield group
 
     def map(self, tasks: Iterable[Task], progress) -> Iterator[Row]:
+        """Groups run in parallel. When a worker dies (killed, out of memory),
+        the pool is replaced and the tasks that were in flight run again one
+        at a time; a task that kills its worker alone gets a failed row."""
         groups = self._groups(tasks)
         running: Dict[cf.Future, List[Task]] = self._running
+        solo: set = set()
+        retry: collections.deque = collections.deque()
         window = 4 * self.jobs
         exhausted = False
         while True:
-            while not exhausted and len(running) < window:
-                group = next(groups, None)
-                if group is None:
-                    exhausted = True
-                    break
-                running[self._pool.submit(_run_group, group)] = group
+            if retry:
+                if not running:
+                    group = [retry.popleft()]
+                    future = self._pool.submit(_run_group, group)
+                    running[future] = group
+                    solo.add(future)
+            else:
+                while not exhausted and len(running) < window:
+                    group = next(groups, None)
+                    if group is None:
+                        exhausted = True
+                        break
+                    running[self._pool.submit(_run_group, group)] = group
             if not running:
                 return
             done, _ = cf.wait(running, timeout=0.25, return_when=cf.FIRST_COMPLETED)
@@ -147,13 +175,30 @@ class ProcessExecutor:
                 for i in range(0, len(slots), 2):
                     if slots[i] in live:
                         progress(slots[i], slots[i + 1])
+            broken = False
             for future in done:
                 group = running.pop(future)
                 try:
                     rows = future.result()
-                except cf.process.BrokenProcessPool as exc:
-                    raise RuntimeError(f"a worker process died ({exc})") from None
+                except cf.process.BrokenProcessPool:
+                    broken = True
+                    if future in solo:
+                        rows = [_lost(task) for task in group]
+                    else:
+                        retry.extend(group)
+                        rows = []
+                solo.discard(future)
                 yield from rows
+            if broken:
+                for future, group in running.items():
+                    if future in solo:
+                        yield from (_lost(task) for task in group)
+                    else:
+                        retry.extend(group)
+                running.clear()
+                solo.clear()
+                self._pool.shutdown(wait=False, cancel_futures=True)
+                self._pool = self._new_pool()
 
     def close(self, cancel: bool = False) -> None:
         if cancel:

@@ -41,7 +41,7 @@ def _task(tmp_path, src=CT, **options):
 
 @needs_corpus
 def test_process_is_pure_and_picklable(tmp_path, capsys):
-    task = _task(tmp_path)
+    task = _task(tmp_path, reproducible=True)
     assert pickle.loads(pickle.dumps(task)) == task
     seen = []
     row = engine.process(task, lambda seq, n: seen.append((seq, n)))
@@ -54,7 +54,9 @@ def test_process_is_pure_and_picklable(tmp_path, capsys):
     assert (row["rows"], row["columns"], row["modality"]) == (128, 128, "CT")
     assert row["output_size"] == os.path.getsize(task.output)
     assert row["bulk_values"] >= 1 and row["bulk_bytes"] >= 128 * 128 * 2
+    first_bytes = open(task.output, "rb").read()
     again = engine.process(task)
+    assert open(task.output, "rb").read() == first_bytes
     assert {k: v for k, v in again.items() if k != "seconds"} == \
         {k: v for k, v in row.items() if k != "seconds"}, "a rerun is harmless and the same"
 
@@ -328,3 +330,27 @@ def test_to_dicom_folder_with_a_source_root_remap(tmp_path, capsys):
     rows = manifest.read(back / manifest.DEFAULT_NAME).to_pylist()
     assert sorted(r["status"] for r in rows) == ["converted", "converted"]
     assert all(json.loads(r["options"])["source_root"] for r in rows)
+
+
+def _die_on_second(task, progress=None):
+    if task.seq == 1:
+        os._exit(9)      # a worker killed mid-file
+    return engine.process(task, progress)
+
+
+@needs_corpus
+def test_a_worker_that_dies_costs_its_file_only(tmp_path, monkeypatch):
+    monkeypatch.setattr(executors, "process_group",
+                        lambda tasks, progress=None: [_die_on_second(t, progress) for t in tasks])
+    tasks = [engine.Task(**{**_task(tmp_path).__dict__, "seq": i,
+                            "output": str(tmp_path / f"{i}.ion")}) for i in range(6)]
+    pool = executors.ProcessExecutor(2, group_files=1)
+    try:
+        rows = list(pool.map(tasks, None))
+    finally:
+        pool.close()
+    by_seq = {r["seq"]: r for r in rows}
+    assert sorted(by_seq) == list(range(6)), "every task has a row"
+    assert by_seq[1]["status"] == "failed" and "worker process died" in by_seq[1]["error"]
+    assert all(by_seq[i]["status"] == "converted" for i in (0, 2, 3, 4, 5)), \
+        "the others run again on a new pool, one at a time"
