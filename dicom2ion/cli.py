@@ -14,7 +14,7 @@ from typing import Dict, List, Optional
 
 from . import __version__
 from . import engine, executors, manifest as manifest_mod, storage
-from .batch import Entry, Note, PlanError, check_plan, ion_target_name, output_for, remap, walk
+from .batch import Entry, Note, PlanError, check_plan, ion_target_name, output_for, walk
 from .convert import DEFAULT_INLINE_LIMIT
 from .errors import Dicom2IonError
 from .outputs import OutputError, atomic_output

@@ -47,7 +47,7 @@ import pathlib
 import socket
 import sys
 import time
-from typing import Callable, Dict, Iterable, Iterator, List, Optional, Tuple, Union
+from typing import Callable, Dict, Iterable, List, Optional, Tuple, Union
 
 from . import __version__, storage
 from .errors import Dicom2IonError

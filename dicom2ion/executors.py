@@ -15,7 +15,7 @@ import concurrent.futures as cf
 import importlib
 import os
 import signal
-from typing import Callable, Dict, Iterable, Iterator, List, Optional, Union
+from typing import Callable, Dict, Iterable, Iterator, List, Union
 
 from .engine import Row, Task, process, process_group
 

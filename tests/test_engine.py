@@ -354,3 +354,18 @@ def test_a_worker_that_dies_costs_its_file_only(tmp_path, monkeypatch):
     assert by_seq[1]["status"] == "failed" and "worker process died" in by_seq[1]["error"]
     assert all(by_seq[i]["status"] == "converted" for i in (0, 2, 3, 4, 5)), \
         "the others run again on a new pool, one at a time"
+
+
+def test_progress_moves_inside_a_large_file(tmp_path):
+    from conftest import ROOT
+    import subprocess
+
+    big = tmp_path / "big.dcm"
+    subprocess.run([sys.executable, str(ROOT / "tools" / "make_big_file.py"), "--size", "6M",
+                    str(big)], check=True, capture_output=True, timeout=120)
+    seen = []
+    row = engine.process(_task(tmp_path, big), lambda seq, n: seen.append(n))
+    assert row["status"] == "converted"
+    inside = [n for n in seen if 0 < n < big.stat().st_size]
+    assert len(inside) >= 3 and inside == sorted(inside), "counts rise while the file is read"
+    assert seen[-1] == big.stat().st_size
