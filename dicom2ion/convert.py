@@ -10,7 +10,8 @@ import urllib.parse
 import urllib.request
 from typing import BinaryIO, Optional, Sequence, Union
 
-from .bulk import BulkDir, Resolver, deflate_offset, raw_deflated_from
+from . import storage
+from .bulk import Resolver, deflate_offset, open_bulk_dir, raw_deflated_from
 from .errors import Dicom2IonError, IonDocumentError
 from .hashing import HashingWriter
 from .ion import codec, document as document_mod
@@ -45,7 +46,7 @@ def _source_info(source) -> Optional[dict]:
 def _visitor(standard_limit: int, private_limit: int, inline_all: bool,
              bulk_dir: Optional[str]) -> IonVisitor:
     limits = InlineLimits.of(standard_limit, private_limit, inline_all)
-    sink = BulkDir(bulk_dir) if bulk_dir is not None else None
+    sink = open_bulk_dir(bulk_dir) if bulk_dir is not None else None
     return IonVisitor(limits=limits, bulk_sink=sink)
 
 
@@ -55,7 +56,14 @@ def convert(source, *, source_info: Optional[dict] = None,
             reproducible: bool = False) -> dict:
     """Convert a P10 source (path, bytes, binary file object or iterable of
     chunks) to the Ion document, a dict. Raises DicomParseError on bad input.
-    ``reproducible`` leaves out the conversion time (same input, same bytes)."""
+    ``reproducible`` leaves out the conversion time (same input, same bytes).
+    A URL (``s3://...``) is read through fsspec."""
+    if storage.is_url(source):
+        with storage.open_read(source) as fp:
+            return convert(fp, source_info=source_info or storage.source_info(source),
+                           standard_limit=standard_limit, private_limit=private_limit,
+                           inline_all=inline_all, bulk_dir=bulk_dir, max_depth=max_depth,
+                           reproducible=reproducible)
     visitor = _visitor(standard_limit, private_limit, inline_all, bulk_dir)
     stream = iter_events(source, max_depth=max_depth)
     visit = visitor.visit
@@ -95,7 +103,9 @@ def load(source: Union[str, os.PathLike, bytes], *, fields=None) -> object:
         return load_fields(source, fields)
     if isinstance(source, (bytes, bytearray)):
         return codec.loads(bytes(source))
-    return codec.load_path(source)
+    if storage.is_url(source):
+        return codec.loads(storage.read_bytes(source), source=source)
+    return codec.load_path(storage.local(source))
 
 
 def convert_to(source, out, *, binary: bool = True, pretty: bool = False, **options) -> dict:
