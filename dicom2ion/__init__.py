@@ -6,8 +6,10 @@ from .errors import BulkDataError, Dicom2IonError, DicomParseError, IonDocumentE
 from .convert import (  # noqa: E402
     convert, convert_async, convert_to, load, dump, to_dicom, to_dicom_bytes,
 )
+from .dataset import BulkValue, Dataset, read  # noqa: E402
+from .dicom_json import from_dicom_json, to_dicom_json  # noqa: E402
 
 __all__ = [
     "__version__", "convert", "convert_async", "convert_to", "load", "dump", "to_dicom",
-    "to_dicom_bytes", "Dicom2IonError", "DicomParseError", "IonDocumentError", "BulkDataError",
+    "to_dicom_bytes", "read", "Dataset", "BulkValue", "to_dicom_json", "from_dicom_json", "Dicom2IonError", "DicomParseError", "IonDocumentError", "BulkDataError",
 ]

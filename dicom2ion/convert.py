@@ -87,8 +87,15 @@ def dump(document, fp: BinaryIO, *, binary: bool = True, pretty: bool = False) -
     codec.dump(document, fp, binary=binary, pretty=pretty)
 
 
-def load(source: Union[str, os.PathLike, bytes]) -> object:
-    """Load an Ion document from a path or bytes (binary or text Ion)."""
+def load(source: Union[str, os.PathLike, bytes], *, fields=None) -> object:
+    """Load an Ion document from a path or bytes (binary or text Ion).
+
+    ``fields`` (keywords or tags) loads only those top-level attributes of
+    ``dataSet``, plus the top-level sections, skipping the rest of a binary
+    document unread (see ``dicom2ion.ion.shallow``)."""
+    if fields is not None:
+        from .ion.shallow import load_fields
+        return load_fields(source, fields)
     if isinstance(source, (bytes, bytearray)):
         return codec.loads(bytes(source))
     return codec.load_path(source)

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
+from amazon.ion.simple_types import IonPyNull
 
 from conftest import CORPUS, good_corpus_files
 import dicom2ion
@@ -80,7 +81,7 @@ def annotation(value):
 
 
 def is_null(value) -> bool:
-    return value is None or type(value).__name__ == "IonPyNull" or (
+    return value is None or isinstance(value, IonPyNull) or (
         getattr(value, "ion_type", None) is not None and getattr(value, "is_null", False))
 
 

@@ -229,6 +229,7 @@ class Fixture(NamedTuple):
     data: bytes
     expect: Optional[dict] = None      # valid files: facts known from the build
     error: Optional[dict] = None       # broken files: {"offset", "message"}
+    damage: Optional[dict] = None      # damaged_*: {"class", "offset"} of the damage
 
 
 BUILDERS: List[Callable[[], Fixture]] = []
@@ -1178,6 +1179,69 @@ def preamble_only() -> Fixture:
                    error={"offset": 132, "message": "no data"})
 
 
+# -- damaged files (issue 12) --------------------------------------------------------
+# One file per kind of damage found in real archives or by tools/fuzz.py, named
+# damaged_*.dcm; "damage" in the manifest gives its class and the byte offset
+# where the damage is. Today's reader refuses each at that offset (the "error").
+
+def _damaged(name: str, description: str, data: bytes, klass: str, offset: int,
+             message: str, error_offset: Optional[int] = None) -> Fixture:
+    return Fixture(f"damaged_{name}.dcm", description, False, data,
+                   error={"offset": offset if error_offset is None else error_offset,
+                          "message": message},
+                   damage={"class": klass, "offset": offset})
+
+
+@fixture
+def damaged_meta_sequence() -> Fixture:
+    name = "damaged_meta_sequence"
+    # a meta element of undefined length (here an SQ holding one item) before the
+    # transfer syntax: the first tag outside group 0002 (the item tag) used to end
+    # the meta group with the sequence still open
+    it = item(dataset(elem(0x00020002, "UI", ui(SECONDARY_CAPTURE))), undefined=True)
+    _, sq = seq(0x00020009, [it], undefined=True)
+    good = meta(EXPLICIT_LE, SECONDARY_CAPTURE, uid_for(name))
+    head = ZERO_PREAMBLE + b"DICM" + good
+    cut = only(head, header(0x00020010, "UI", len(ui(EXPLICIT_LE))))
+    data = head[:cut] + sq + head[cut:] + dataset(*common(name))
+    return _damaged("meta_sequence",
+                    "A sequence of undefined length, (0002,0009), inside the file meta group",
+                    data, "meta-sequence", cut, "file meta group cannot hold a sequence")
+
+
+@fixture
+def damaged_meta_in_data_set() -> Fixture:
+    name = "damaged_meta_in_data_set"
+    # a copy of the meta group's ImplementationVersionName after the body's first
+    # element: read as a data set element, it used to move into the meta group
+    # on the way back (verify: "structure -- DataSetStart vs Element")
+    stray = elem(0x00020013, "SH", text(IMPLEMENTATION_NAME))[1]
+    els = common(name)
+    head = ZERO_PREAMBLE + b"DICM" + meta(EXPLICIT_LE, SECONDARY_CAPTURE, uid_for(name))
+    first = dataset(els[0])
+    at = len(head) + len(first)
+    data = head + first + stray + dataset(*els[1:])
+    return _damaged("meta_in_data_set",
+                    "A file meta element, (0002,0013), repeated inside the data set after "
+                    "its first element", data, "meta-element-in-data-set", at,
+                    "file meta element in the data set")
+
+
+@fixture
+def damaged_meta_group_number() -> Fixture:
+    name = "damaged_meta_group_number"
+    # the group number of (0002,0000) damaged to 0012: there is no meta group, the
+    # data set starts at 132 and the other meta elements follow inside it
+    good = meta(EXPLICIT_LE, SECONDARY_CAPTURE, uid_for(name))
+    damaged = struct.pack("<H", 0x0012) + good[2:]
+    data = ZERO_PREAMBLE + b"DICM" + damaged + dataset(*common(name))
+    return _damaged("meta_group_number",
+                    "The group number of FileMetaInformationGroupLength damaged from 0002 "
+                    "to 0012: the meta elements after it stand in the data set",
+                    data, "meta-element-in-data-set", 132, "file meta element in the data set",
+                    error_offset=132 + 12)
+
+
 # -- output -----------------------------------------------------------------------
 def build() -> Dict[str, bytes]:
     """{file name: bytes} of every fixture and the manifest."""
@@ -1195,6 +1259,8 @@ def build() -> Dict[str, bytes]:
             entry["expect"] = fx.expect or {}
         else:
             entry["error"] = fx.error
+        if fx.damage is not None:
+            entry["damage"] = fx.damage
         entries.append(entry)
     manifest = {
         "about": "Hand-built DICOM fixtures written by tools/make_fixtures.py; "

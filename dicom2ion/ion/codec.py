@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import io
+import re
 from typing import BinaryIO, Union
 
 from amazon.ion import simpleion
 
 from ..errors import IonDocumentError
+from .null import normalise
+
+# Bare Python values where Ion allows (str, int, bytes, list, None for an
+# unannotated null); annotated values keep amazon.ion's IonPy types.
+_BARE = simpleion.IonPyValueModel.MAY_BE_BARE
 
 # Text Ion read with the C extension needs a buffer that fits the longest
 # value; binary Ion has no such limit.
@@ -15,12 +21,33 @@ TEXT_BUFFER_LIMIT = 256 << 20
 _BVM = b"\xe0\x01\x00\xea"
 
 
+# an escape written by amazon.ion's pretty printer, not itself escaped
+_ESCAPE = re.compile(r"(?<!\\)((?:\\\\)*)\\(?:x([0-9a-fA-F]{2})|u([0-9a-fA-F]{4})|U([0-9a-fA-F]{8}))")
+
+
+def _readable_char(match) -> str:
+    code = int(match.group(2) or match.group(3) or match.group(4), 16)
+    char = chr(code)
+    if code < 0xA0 or not char.isprintable() or 0xD800 <= code <= 0xDFFF:
+        return match.group(0)        # controls, invisible characters: stay escaped
+    return match.group(1) + char
+
+
+def readable(text: str) -> str:
+    """Ion text with the non-ASCII escapes of amazon.ion's pretty printer
+    turned back into the characters (UTF-8 when written), except controls."""
+    return _ESCAPE.sub(_readable_char, text)
+
+
 def dump(document, fp: BinaryIO, *, binary: bool = True, pretty: bool = False) -> None:
-    """Write a document; pretty text is for people (slower, pure Python)."""
+    """Write a document; pretty text is for people (slower, pure Python) and
+    keeps non-ASCII text readable."""
     if binary:
         simpleion.dump(document, fp, binary=True)
         return
     text = simpleion.dumps(document, binary=False, indent="  " if pretty else None)
+    if pretty:
+        text = readable(text)
     fp.write(text.encode("utf-8"))
     fp.write(b"\n")
 
@@ -32,21 +59,23 @@ def dumps(document, *, binary: bool = True, pretty: bool = False) -> bytes:
 
 
 def loads(data: Union[bytes, str], *, source: str = "") -> object:
-    """Load one Ion document from bytes (binary or text)."""
+    """Load one Ion document from bytes (binary or text). Empty values are
+    ``None`` (``Null`` when annotated), as ``convert`` gives them."""
     if isinstance(data, str):
         data = data.encode("utf-8")
     try:
         if data[:4] == _BVM:
-            return simpleion.loads(data, single_value=True)
+            return normalise(simpleion.loads(data, single_value=True, value_model=_BARE))
         try:
-            return simpleion.load(io.BytesIO(data), single_value=True,
-                                  text_buffer_size_limit=TEXT_BUFFER_LIMIT)
+            return normalise(simpleion.load(io.BytesIO(data), single_value=True,
+                                            text_buffer_size_limit=TEXT_BUFFER_LIMIT,
+                                            value_model=_BARE))
         except Exception as exc:
             if "INVALID_UTF8" not in str(exc):
                 raise
             # amazon.ion's C text reader rejects \U escapes of characters beyond
             # the BMP (which its own pretty writer emits): read with the pure-Python one
-            return simpleion.load_python(io.BytesIO(data), single_value=True)
+            return normalise(simpleion.load_python(io.BytesIO(data), single_value=True))
     except Exception as exc:  # amazon.ion raises many kinds
         hint = ""
         if "BUFFER_TOO_SMALL" in str(exc) or "LOOKAHEAD" in str(exc):

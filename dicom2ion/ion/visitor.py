@@ -14,7 +14,7 @@ from typing import Callable, Dict, List, Optional
 
 from amazon.ion.core import IonType
 from amazon.ion.simple_types import (
-    IonPyBytes, IonPyDict, IonPyFloat, IonPyInt, IonPyList, IonPyNull, IonPyText,
+    IonPyBytes, IonPyDict, IonPyFloat, IonPyInt, IonPyList, IonPyText,
 )
 
 from .. import charset
@@ -27,6 +27,7 @@ from ..events import (
 from ..p10.syntax import Encoding, encoding_for
 from ..p10.vr import LONG_VRS
 from . import values
+from .null import null
 from .order import sort_key
 
 SPECIFIC_CHARACTER_SET = 0x00080005
@@ -61,7 +62,7 @@ def annotate(value, vr: str):
     """An Ion value carrying its VR as annotation."""
     ann = (vr,)
     if value is None:
-        return IonPyNull.from_value(IonType.NULL, None, ann)
+        return null(ann)
     if isinstance(value, str):
         return IonPyText.from_value(IonType.STRING, value, ann)
     if isinstance(value, bool):

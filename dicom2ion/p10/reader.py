@@ -323,6 +323,11 @@ class P10Reader:
             self._phase = _BODY_START
             return self._body_start()
         event = self._body()
+        if type(event) in (SequenceStart, FragmentsStart):
+            # meta elements are primitive; a container here would leave the
+            # meta group (ended by the first tag outside group 0002) open
+            raise self._error("the file meta group cannot hold a sequence or an "
+                              "undefined-length value", event.offset)
         if type(event) is Element and event.tag == TRANSFER_SYNTAX:
             if event.value is not None:
                 self._set_transfer_syntax(event.value)
@@ -456,6 +461,12 @@ class P10Reader:
                 vr = _implicit_ob(tag)
             header = 8
         if len(stack) == 1:
+            if group == 0x0002 and self._phase == _BODY:
+                # The Ion document keeps group 0002 in the meta group, which the
+                # writer puts first: one here would move there on the way back.
+                raise self._error("file meta element in the data set: group 0002 "
+                                  "belongs in the meta group at the start of the file",
+                                  absolute, tag)
             self._seen_element = True
         if length == UNDEFINED:
             return self._open_undefined(frame, tag, vr, absolute, header, raw_vr, reserved)

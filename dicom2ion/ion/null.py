@@ -1,0 +1,84 @@
+"""The one empty value: ``None``, or ``Null`` when the null carries a VR.
+
+amazon.ion's ``IonPyNull`` compares by identity, so two loads of one
+document (or a load and the ``convert`` that made it) were never equal.
+Unannotated nulls are plain ``None`` on every path; an annotated null
+(``UN::null``) is a ``Null``, equal to any Ion null of the same type and
+annotations.
+"""
+
+from __future__ import annotations
+
+from amazon.ion.core import IonType
+from amazon.ion.simple_types import IonPyDict, IonPyNull
+
+
+def _texts(annotations) -> tuple:
+    return tuple(getattr(a, "text", a) for a in annotations or ())
+
+
+class Null(IonPyNull):
+    """An annotated Ion null with value equality."""
+
+    __slots__ = ()
+
+    def __eq__(self, other):
+        if other is None:
+            return not self.ion_annotations
+        if isinstance(other, IonPyNull):
+            return (self.ion_type == other.ion_type
+                    and _texts(self.ion_annotations) == _texts(other.ion_annotations))
+        return NotImplemented
+
+    def __ne__(self, other):
+        eq = self.__eq__(other)
+        return eq if eq is NotImplemented else not eq
+
+    def __hash__(self):
+        return hash((Null, self.ion_type, _texts(self.ion_annotations)))
+
+    def __repr__(self):
+        anns = "".join(f"{a}::" for a in _texts(self.ion_annotations))
+        return f"Null({anns}null)"
+
+
+def null(annotations=(), ion_type: IonType = IonType.NULL):
+    """``None`` without annotations, else a ``Null`` carrying them."""
+    if not annotations:
+        return None
+    value = Null(ion_type, None, tuple(annotations))
+    return value
+
+
+def normalise(value):
+    """Replace every ``IonPyNull`` in a loaded tree by ``None`` or ``Null``
+    (in place for structs and lists); returns the (possibly new) value."""
+    if type(value) is IonPyNull:
+        return null(value.ion_annotations, value.ion_type)
+    _walk(value)
+    return value
+
+
+def _walk(value) -> None:
+    if isinstance(value, list):
+        _fix_list(value)
+    elif isinstance(value, IonPyDict):
+        for key in value:
+            _fix_list(value.get_all_values(key))   # the multimap's own list
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if type(item) is IonPyNull:
+                value[key] = null(item.ion_annotations, item.ion_type)
+            elif isinstance(item, _CONTAINERS):
+                _walk(item)
+
+
+def _fix_list(items: list) -> None:
+    for i, item in enumerate(items):
+        if type(item) is IonPyNull:
+            items[i] = null(item.ion_annotations, item.ion_type)
+        elif isinstance(item, _CONTAINERS):
+            _walk(item)
+
+
+_CONTAINERS = (list, dict, IonPyDict)
