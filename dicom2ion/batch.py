@@ -1,19 +1,25 @@
-"""Running one job over many files: folder walking, DICOM sniffing,
-parallel workers, a progress bar and a summary."""
+"""Planning a batch: finding the input files (folders walked, symlinked
+folders followed once), telling DICOM and Ion apart, naming each output,
+and refusing plans that would overwrite an input or collide."""
 
 from __future__ import annotations
 
 import os
-import sys
-import time
-from concurrent.futures import ProcessPoolExecutor
-from typing import Callable, Iterable, Iterator, List, NamedTuple, Optional, Tuple
+from typing import Callable, Dict, Iterable, Iterator, List, NamedTuple, Optional, Tuple
+
+from .errors import Dicom2IonError
 
 _VR_CODES = {
     b"AE", b"AS", b"AT", b"CS", b"DA", b"DS", b"DT", b"FL", b"FD", b"IS", b"LO", b"LT", b"OB",
     b"OD", b"OF", b"OL", b"OV", b"OW", b"PN", b"SH", b"SL", b"SQ", b"SS", b"ST", b"SV", b"TM",
     b"UC", b"UI", b"UL", b"UN", b"UR", b"US", b"UT", b"UV",
 }
+ION_BINARY = b"\xe0\x01\x00\xea"
+MANIFEST_FOLDER = "dicom2ion-manifest.parquet"
+
+
+class PlanError(Dicom2IonError):
+    """A batch that must not start (it would overwrite an input, or collide)."""
 
 
 def looks_like_dicom(head: bytes) -> bool:
@@ -31,93 +37,161 @@ def looks_like_dicom(head: bytes) -> bool:
     return False
 
 
-def sniff(path: str) -> bool:
+def _head(path: str, n: int) -> bytes:
     try:
         with open(path, "rb") as fp:
-            return looks_like_dicom(fp.read(132))
+            return fp.read(n)
     except OSError:
+        return b""
+
+
+def sniff(path: str) -> bool:
+    return looks_like_dicom(_head(path, 132))
+
+
+def looks_like_ion(path: str) -> bool:
+    """Binary Ion (the version marker) or text Ion as dicom2ion writes it."""
+    head = _head(path, 16)
+    if head.startswith(ION_BINARY):
+        return True
+    text = head.lstrip()
+    return text.startswith(b"$ion_1_0") or (text.startswith(b"{") and
+                                             path.endswith(".ion"))
+
+
+class Entry(NamedTuple):
+    path: str       # the input file as found
+    relative: str   # where its output goes, under OUT
+    root: str       # the root argument it was found under
+
+
+class Note(NamedTuple):
+    path: str
+    status: str     # "skipped" or "failed"
+    message: str
+
+
+def _inside(path: str, folder: str) -> bool:
+    try:
+        return os.path.commonpath([path, folder]) == folder
+    except ValueError:
         return False
 
 
-class Task(NamedTuple):
-    path: str       # the input file
-    relative: str   # its path relative to the root it was found under
-    root: Optional[str]
+def walk(paths: Iterable[str], *, keep_root_names: bool,
+         exclude: Iterable[str] = ()) -> Iterator[object]:
+    """Entries for files named directly and every file under named folders
+    (sorted), and Notes for what was passed over: symlinked folders are
+    followed, each real folder once (a loop or a second link to a folder
+    already walked is reported); folders in ``exclude`` (outputs) are
+    reported and not entered; manifest folders (``dicom2ion-manifest.parquet``)
+    are passed over."""
+    exclude = [os.path.realpath(e) for e in exclude if e]
+    for root in paths:
+        root = os.fspath(root)
+        if root == "-":
+            yield Entry("-", "stdin", "-")
+            continue
+        if not os.path.isdir(root):
+            yield Entry(root, os.path.basename(root.rstrip(os.sep)) or root, root)
+            continue
+        prefix = os.path.basename(os.path.abspath(root)) if keep_root_names else ""
+        seen = set()
+        for folder, dirs, files in os.walk(root, followlinks=True):
+            real = os.path.realpath(folder)
+            st = os.stat(folder)
+            if (st.st_dev, st.st_ino) in seen:
+                dirs[:] = []
+                yield Note(folder, "skipped", f"symlinked folder {folder} leads to "
+                                              f"{real}, already walked (loop or duplicate)")
+                continue
+            seen.add((st.st_dev, st.st_ino))
+            dirs[:] = [d for d in dirs if d != MANIFEST_FOLDER]   # our own run records
+            if any(_inside(real, e) for e in exclude):
+                dirs[:] = []
+                yield Note(folder, "skipped", f"folder {folder} is an output of this run")
+                continue
+            dirs.sort()
+            for name in sorted(files):
+                full = os.path.join(folder, name)
+                relative = os.path.relpath(full, root)
+                if prefix:
+                    relative = os.path.join(prefix, relative)
+                if not os.path.exists(full):
+                    yield Note(full, "failed", f"{full}: broken symbolic link")
+                    continue
+                yield Entry(full, relative, root)
 
 
-def walk(paths: Iterable[str]) -> Iterator[Task]:
-    """Files named directly, and every file under named folders (sorted)."""
-    for path in paths:
-        path = os.fspath(path)
-        if os.path.isdir(path):
-            for folder, dirs, files in os.walk(path):
-                dirs.sort()
-                for name in sorted(files):
-                    full = os.path.join(folder, name)
-                    yield Task(full, os.path.relpath(full, path), path)
+def ion_target_name(relative: str) -> str:
+    """``scan.dcm.ion`` -> ``scan.dcm``; ``scan.ion`` -> ``scan.dcm``."""
+    if relative.endswith(".ion"):
+        stem = relative[:-4]
+        return stem if os.path.splitext(stem)[1] else stem + ".dcm"
+    return relative + ".dcm"
+
+
+def output_for(entry: Entry, out: Optional[str], single: bool,
+               rename: Callable[[str], str]) -> str:
+    """Where an entry's output goes: OUT itself (one file in, OUT not a
+    folder), OUT/relative (renamed), or next to the input without -o."""
+    if out is None:
+        return rename(entry.path) if entry.path != "-" else "-"
+    if single and (out == "-" or not os.path.isdir(out)) and not out.endswith(os.sep):
+        return out
+    return os.path.join(out, rename(entry.relative))
+
+
+def check_plan(entries: List[Entry], targets: List[str], roots: Iterable[str],
+               others: Dict[str, str]) -> None:
+    """Refuse, before anything is written: an output that is an input or
+    lies inside an input folder, two inputs with the same output, and
+    other outputs (``others``: role -> path) inside an input folder."""
+    folders = [os.path.realpath(r) for r in roots if r != "-" and os.path.isdir(r)]
+    inputs = {}
+    for entry in entries:
+        if entry.path != "-":
+            inputs[os.path.realpath(entry.path)] = entry.path
+    seen: Dict[str, str] = {}
+    collisions: List[str] = []
+    for entry, target in zip(entries, targets):
+        if target == "-" or target is None:
+            continue
+        real = os.path.realpath(target)
+        if real in inputs:
+            raise PlanError(f"refusing to write {target}: it is the input {inputs[real]}")
+        for folder in folders:
+            if _inside(real, folder):
+                raise PlanError(f"refusing to write {target}: it is inside the input folder "
+                                f"{folder}")
+        key = os.path.normcase(real)
+        if key in seen:
+            collisions.append(f"{seen[key]} and {entry.path} would both be written to {target}")
         else:
-            yield Task(path, os.path.basename(path), None)
+            seen[key] = entry.path
+    for role, path in others.items():
+        if not path or path == "-":
+            continue
+        real = os.path.realpath(path)
+        if real in inputs:
+            raise PlanError(f"refusing to write {role} {path}: it is the input {inputs[real]}")
+        for folder in folders:
+            if _inside(real, folder):
+                raise PlanError(f"refusing to write {role} {path}: it is inside the input "
+                                f"folder {folder}")
+    if collisions:
+        shown = "\n  ".join(collisions[:20])
+        more = f"\n  ... and {len(collisions) - 20} more" if len(collisions) > 20 else ""
+        raise PlanError(f"{len(collisions)} outputs collide (give each input its own -o, or "
+                        f"rename):\n  {shown}{more}")
 
 
-class Result(NamedTuple):
-    path: str
-    status: str         # converted / identical / different / skipped / failed
-    size: int
-    message: str = ""
-    detail: object = None
-
-
-def run(tasks: List[Task], work: Callable[[Task], Result], *, jobs: int = 1,
-        progress: bool = True, label: str = "files") -> Tuple[List[Result], float]:
-    """Run ``work`` over tasks (in ``jobs`` processes), with a progress bar
-    showing files/s and MB/s. Returns the results in task order and the time."""
-    start = time.perf_counter()
-    total_bytes = 0
-    for task in tasks:
-        try:
-            total_bytes += os.path.getsize(task.path)
-        except OSError:
-            pass
-    bar = None
-    if progress and sys.stderr.isatty() or progress == "always":
-        from tqdm import tqdm
-
-        bar = tqdm(total=total_bytes, unit="B", unit_scale=True, unit_divisor=1 << 20,
-                   desc=label, file=sys.stderr, dynamic_ncols=True)
-    results: List[Result] = []
-    done = 0
-
-    def advance(result: Result) -> None:
-        nonlocal done
-        done += 1
-        if bar is not None:
-            bar.update(result.size)
-            elapsed = max(time.perf_counter() - start, 1e-9)
-            bar.set_postfix_str(f"{done}/{len(tasks)} files, {done / elapsed:.1f} files/s")
-
-    if jobs > 1 and len(tasks) > 1:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            for result in pool.map(work, tasks, chunksize=max(1, min(16, len(tasks) // (jobs * 8) or 1))):
-                results.append(result)
-                advance(result)
-    else:
-        for task in tasks:
-            result = work(task)
-            results.append(result)
-            advance(result)
-    if bar is not None:
-        bar.close()
-    return results, time.perf_counter() - start
-
-
-def summary(results: List[Result], seconds: float, statuses: Iterable[str]) -> str:
-    """One block of text: counts per status, bytes, time and rates."""
-    counts = {s: 0 for s in statuses}
-    size = 0
-    for r in results:
-        counts[r.status] = counts.get(r.status, 0) + 1
-        size += r.size
-    mb = size / (1 << 20)
-    rate = f"{len(results) / seconds:.1f} files/s, {mb / seconds:.1f} MB/s" if seconds > 0 else ""
-    parts = ", ".join(f"{n} {s}" for s, n in counts.items())
-    return f"{parts}; {len(results)} files, {mb:.1f} MB in {seconds:.2f} s ({rate})"
+def remap(path: Optional[str], pairs: List[Tuple[str, str]]) -> Optional[str]:
+    """Replace the first matching OLD prefix of ``path`` by NEW."""
+    if path is None:
+        return None
+    for old, new in pairs:
+        old = old.rstrip("/") or "/"
+        if path == old or path.startswith(old.rstrip("/") + "/"):
+            return new.rstrip("/") + path[len(old.rstrip("/")):]
+    return path

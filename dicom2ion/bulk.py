@@ -4,23 +4,39 @@ checking each against its sha256."""
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import os
 import tempfile
+import weakref
 import zlib
 from typing import Iterator, Optional, Sequence
 
 from .errors import BulkDataError
+from .outputs import file_mode, output_error
 
 CHUNK = 1 << 20
 
 
+_OPEN_PARTS: "weakref.WeakSet[BulkDir]" = weakref.WeakSet()
+
+
 class BulkDir:
-    """A folder of values named by their sha256 (``ab/abcdef...``)."""
+    """A folder of values named by their sha256 (``ab/abcdef...``).
+
+    Values are written to ``.part-*`` files and renamed into place when
+    complete; ``discard_unfinished()`` removes every part not finished (on a
+    failure, a full disk or an interrupt), and process exit does too. Errors
+    name the bulk folder, never the input.
+    """
 
     def __init__(self, path: str):
         self.path = os.fspath(path)
-        os.makedirs(self.path, exist_ok=True)
+        self._parts: dict = {}
+        try:
+            os.makedirs(self.path, exist_ok=True)
+        except OSError as exc:
+            raise output_error(self.path, exc) from None
 
     def file_for(self, sha256: str) -> str:
         return os.path.join(self.path, sha256[:2], sha256)
@@ -37,21 +53,63 @@ class BulkDir:
         self.finish(handle, sha256)
 
     def begin(self):
-        fd, tmp = tempfile.mkstemp(dir=self.path, prefix=".part-")
-        return [os.fdopen(fd, "wb"), tmp]
+        try:
+            fd, tmp = tempfile.mkstemp(dir=self.path, prefix=".part-")
+        except OSError as exc:
+            raise output_error(self.path, exc) from None
+        handle = [os.fdopen(fd, "wb"), tmp]
+        self._parts[tmp] = handle
+        _OPEN_PARTS.add(self)
+        return handle
 
     def write(self, handle, data: bytes) -> None:
-        handle[0].write(data)
+        try:
+            handle[0].write(data)
+        except OSError as exc:
+            self._drop(handle)
+            raise output_error(self.path, exc) from None
 
     def finish(self, handle, sha256: str) -> None:
         fp, tmp = handle
-        fp.close()
         final = self.file_for(sha256)
-        if os.path.exists(final):
+        try:
+            fp.close()
+            if os.path.exists(final):
+                os.unlink(tmp)
+            else:
+                os.chmod(tmp, file_mode())
+                os.makedirs(os.path.dirname(final), exist_ok=True)
+                os.replace(tmp, final)
+        except OSError as exc:
+            self._drop(handle)
+            raise output_error(final, exc) from None
+        self._parts.pop(tmp, None)
+
+    def _drop(self, handle) -> None:
+        fp, tmp = handle
+        try:
+            fp.close()
+        except OSError:
+            pass
+        try:
             os.unlink(tmp)
-            return
-        os.makedirs(os.path.dirname(final), exist_ok=True)
-        os.replace(tmp, final)
+        except OSError:
+            pass
+        self._parts.pop(tmp, None)
+
+    def discard(self) -> None:
+        """Remove this folder's unfinished parts."""
+        for handle in list(self._parts.values()):
+            self._drop(handle)
+
+
+def discard_unfinished() -> None:
+    """Remove the unfinished parts of every bulk folder in this process."""
+    for bulk in list(_OPEN_PARTS):
+        bulk.discard()
+
+
+atexit.register(discard_unfinished)
 
 
 def _verified(chunks: Iterator[bytes], length: int, sha256: str, path: str, where: str):

@@ -6,7 +6,6 @@ import datetime
 import io
 import os
 import pathlib
-import tempfile
 import urllib.parse
 import urllib.request
 from typing import BinaryIO, Optional, Sequence, Union
@@ -17,6 +16,7 @@ from .hashing import sha256_for
 from .ion import codec, document as document_mod
 from .ion.source import IonSource
 from .ion.visitor import IonVisitor
+from .outputs import atomic_output
 from .p10.source import aiter_events, iter_events, source_name
 from .p10.writer import P10Writer
 
@@ -56,9 +56,11 @@ def _visitor(standard_limit, private_limit, inline_all, bulk_dir):
 
 def convert(source, *, source_info: Optional[dict] = None,
             standard_limit: int = DEFAULT_INLINE_LIMIT, private_limit: int = DEFAULT_INLINE_LIMIT,
-            inline_all: bool = False, bulk_dir: Optional[str] = None, max_depth: int = 64) -> dict:
+            inline_all: bool = False, bulk_dir: Optional[str] = None, max_depth: int = 64,
+            reproducible: bool = False) -> dict:
     """Convert a P10 source (path, bytes, binary file object or iterable of
-    chunks) to the Ion document, a dict. Raises DicomParseError on bad input."""
+    chunks) to the Ion document, a dict. Raises DicomParseError on bad input.
+    ``reproducible`` leaves out the conversion time (same input, same bytes)."""
     visitor, std, priv = _visitor(standard_limit, private_limit, inline_all, bulk_dir)
     stream = iter_events(source, max_depth=max_depth)
     visit = visitor.visit
@@ -66,7 +68,8 @@ def convert(source, *, source_info: Optional[dict] = None,
         visit(event)
     info = source_info if source_info is not None else _source_info(source)
     return document_mod.build(visitor, sha256=stream.reader.sha256, size=stream.reader.size,
-                              source_info=info, standard_limit=std, private_limit=priv)
+                              source_info=info, standard_limit=std, private_limit=priv,
+                              reproducible=reproducible)
 
 
 async def convert_async(chunks, *, source_info: Optional[dict] = None,
@@ -99,36 +102,6 @@ def load(source: Union[str, os.PathLike, bytes], *, fields=None) -> object:
     if isinstance(source, (bytes, bytearray)):
         return codec.loads(bytes(source))
     return codec.load_path(source)
-
-
-class _AtomicFile:
-    """A temporary file next to ``path``, renamed over it on success."""
-
-    def __init__(self, path):
-        self.path = os.fspath(path)
-        folder = os.path.dirname(os.path.abspath(self.path))
-        os.makedirs(folder, exist_ok=True)
-        fd, self.tmp = tempfile.mkstemp(dir=folder, prefix=".dicom2ion-", suffix=".part")
-        self.fp = os.fdopen(fd, "wb")
-
-    def __enter__(self):
-        return self.fp
-
-    def __exit__(self, exc_type, exc, tb):
-        self.fp.close()
-        if exc_type is None:
-            os.replace(self.tmp, self.path)
-        else:
-            try:
-                os.unlink(self.tmp)
-            except OSError:
-                pass
-        return False
-
-
-def atomic_output(path):
-    """Context manager: write to a temporary file, rename on success."""
-    return _AtomicFile(path)
 
 
 def convert_to(source, out, *, binary: bool = True, pretty: bool = False, **options) -> dict:

@@ -118,49 +118,97 @@ def _classify(a, b, in_meta: bool):
     return "value", f"{_short(a)} vs {_short(b)}"
 
 
-def verify_file(path: str, *, check_text: bool = True, **options) -> dict:
-    """Convert one file, rebuild it from the Ion and compare.
+class _Counting:
+    """Counts what is read from a file, for progress."""
 
-    Returns a report: ``status`` is "identical", "different" or "failed"
-    (unreadable input or an Ion/bulk problem), with ``differences`` and
-    ``error`` as found."""
-    report = {"path": os.fspath(path), "status": "failed", "size": 0, "differences": [],
-              "checks": {}}
+    def __init__(self, path: str, report):
+        self.name = path
+        self._fp = open(path, "rb")
+        self._report = report
+        self.count = 0
+
+    def read(self, n=-1) -> bytes:
+        data = self._fp.read(n)
+        self.count += len(data)
+        if self._report is not None:
+            self._report(self.count)
+        return data
+
+    def close(self) -> None:
+        self._fp.close()
+
+
+class _Discard:
+    def write(self, data) -> int:
+        return len(data)
+
+
+def verify_p10(path: str, *, check_text: bool = True, report=None, strict: bool = False,
+               **options) -> dict:
+    """Convert one P10 file, rebuild it from the Ion and compare.
+
+    Returns ``status`` ("identical", "different" or "failed": unreadable
+    input or an Ion/bulk problem), ``sha256`` (of the file), ``differences``,
+    ``error``, ``checks`` and ``document`` (the Ion document, when read).
+    ``report(bytes_read)`` is called as the file is read."""
+    result = {"path": os.fspath(path), "status": "failed", "differences": [], "checks": {},
+              "document": None, "sha256": None}
+    if strict:
+        options["strict"] = True
     try:
-        report["size"] = os.path.getsize(path)
-        doc = convert(path, **options)
+        reader = _Counting(os.fspath(path), report)
+        try:
+            doc = convert(reader, source_info={"uri": os.path.abspath(path)}, **options)
+        finally:
+            reader.close()
+        result["document"] = doc
         binary = codec.dumps(doc, binary=True)
         loaded = codec.loads(binary)
-        checks = report["checks"]
+        checks = result["checks"]
         hasher = hashlib.sha256()
         with open(path, "rb") as fp:
             for chunk in iter(lambda: fp.read(1 << 20), b""):
                 hasher.update(chunk)
-        digest = hasher.hexdigest()
+        digest = result["sha256"] = hasher.hexdigest()
         checks["fileSha256"] = str(doc["fileInfo"]["sha256"]) == digest
         if check_text:
             text = codec.dumps(doc, binary=False)
             checks["textEqualsBinary"] = bool(ion_equals(loaded, codec.loads(text)))
-        fd, tmp = tempfile.mkstemp(prefix="dicom2ion-verify-", suffix=".dcm")
-        os.close(fd)
-        try:
-            result = to_dicom(loaded, tmp, source=path, check=False)
-            checks["referencesVerified"] = True
-            identical = result["sha256"] == digest
-            if not identical:
-                report["differences"] = diff_events(iter_events(path), iter_events(tmp))
-                if not report["differences"]:
-                    report["differences"] = [{"kind": "structure", "path": "", "offset": None,
-                                              "detail": "bytes differ but events agree"}]
-        finally:
-            os.unlink(tmp)
-        report["status"] = "identical" if identical and all(checks.values()) else "different"
+        rebuilt = to_dicom(loaded, _Discard(), source=path, check=False)
+        checks["referencesVerified"] = True
+        identical = rebuilt["sha256"] == digest
+        if not identical:
+            result["differences"] = _differences(loaded, path)
+        result["status"] = "identical" if identical and all(checks.values()) else "different"
         if identical and not all(checks.values()):
-            report["differences"].append({"kind": "structure", "path": "", "offset": None,
+            result["differences"].append({"kind": "structure", "path": "", "offset": None,
                                           "detail": "failed checks: " + ", ".join(
                                               k for k, v in checks.items() if not v)})
     except Dicom2IonError as exc:
-        report["error"] = str(exc)
+        result["error"] = str(exc)
     except OSError as exc:
-        report["error"] = f"{path}: {exc.strerror or exc}"
-    return report
+        result["error"] = f"{getattr(exc, 'filename', None) or path}: {exc.strerror or exc}"
+    return result
+
+
+def _differences(document, path: str) -> List[dict]:
+    fd, tmp = tempfile.mkstemp(prefix="dicom2ion-verify-", suffix=".dcm")
+    os.close(fd)
+    try:
+        to_dicom(document, tmp, source=path, check=False)
+        found = diff_events(iter_events(path), iter_events(tmp))
+    finally:
+        os.unlink(tmp)
+    return found or [{"kind": "structure", "path": "", "offset": None,
+                      "detail": "bytes differ but events agree"}]
+
+
+def verify_file(path: str, *, check_text: bool = True, **options) -> dict:
+    """``verify_p10`` as a JSON-ready report (no document)."""
+    result = verify_p10(path, check_text=check_text, **options)
+    result.pop("document", None)
+    try:
+        result["size"] = os.path.getsize(path)
+    except OSError:
+        result["size"] = 0
+    return result

@@ -1242,6 +1242,69 @@ def damaged_meta_group_number() -> Fixture:
                     error_offset=132 + 12)
 
 
+def _image(name: str) -> Tuple[bytes, int]:
+    """A small explicit VR LE image file and the offset of its PixelData header."""
+    els = common(name) + [elem(0x00280010, "US", nums("H", 4)),
+                          elem(0x00280011, "US", nums("H", 4)),
+                          elem(0x00280100, "US", nums("H", 16)),
+                          elem(0x7FE00010, "OW", fake_bytes(name, 32))]
+    data = p10(EXPLICIT_LE, dataset(*els), name=name)
+    return data, only(data, header(0x7FE00010, "OW", 32))
+
+
+@fixture
+def damaged_cut_in_pixel_header() -> Fixture:
+    name = "damaged_cut_in_pixel_header"
+    whole, pixel = _image(name)
+    data = whole[:pixel + 4]      # (7FE0,0010) and nothing else: the image is gone
+    return _damaged("cut_in_pixel_header",
+                    "File cut 4 bytes into the 12-byte PixelData header (like head -c 6292 "
+                    "CT_small.dcm): not trailing bytes", data, "cut-in-header", pixel,
+                    "4 bytes into an element header")
+
+
+@fixture
+def damaged_cut_in_meta_header() -> Fixture:
+    name = "damaged_cut_in_meta_header"
+    whole = p10(EXPLICIT_LE, dataset(*common(name)), name=name)
+    at = only(whole, header(0x00020013, "SH", len(text(IMPLEMENTATION_NAME))))
+    data = whole[:at + 6]         # tag and VR of ImplementationVersionName
+    return _damaged("cut_in_meta_header",
+                    "File cut 6 bytes into the header of the last meta element, "
+                    "(0002,0013) SH", data, "cut-in-header", at, "6 bytes into an element header")
+
+
+@fixture
+def damaged_deflate_truncated() -> Fixture:
+    name = "damaged_deflate_truncated"
+    body = _deflate_body(name)
+    first = only(body, header(0x00280010, "US", 2))   # the inflated bytes end before Rows
+    comp = zlib.compressobj(6, zlib.DEFLATED, -15)
+    raw = comp.compress(body[:first]) + comp.flush(zlib.Z_SYNC_FLUSH)
+    data = p10(DEFLATED_LE, raw, name=name)
+    return _damaged("deflate_truncated",
+                    "Deflated data set cut after a sync flush: the inflated bytes end "
+                    "between two elements but the compressed stream has no final block",
+                    data, "deflate-truncated", len(data), "compressed stream")
+
+
+META_TAIL = b"\x02\x00\x01\x00\x00"
+
+
+@fixture
+def damaged_deflate_meta_tail() -> Fixture:
+    name = "damaged_deflate_meta_tail"
+    # 5 bytes after the meta group of a deflated file, starting with group 0002 but
+    # below the last meta tag: they are the start of the deflated data set (whose
+    # compressed stream never ends), not trailing bytes of the meta group
+    head = ZERO_PREAMBLE + b"DICM" + meta(DEFLATED_LE, SECONDARY_CAPTURE, uid_for(name))
+    data = head + META_TAIL
+    return _damaged("deflate_meta_tail",
+                    "Deflated transfer syntax; the meta group is followed by only 5 bytes "
+                    "that begin with group 0002", data, "deflate-truncated", len(head),
+                    "compressed stream", error_offset=len(data))
+
+
 # -- output -----------------------------------------------------------------------
 def build() -> Dict[str, bytes]:
     """{file name: bytes} of every fixture and the manifest."""

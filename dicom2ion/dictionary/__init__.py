@@ -174,6 +174,21 @@ def lookup_private(creator: str, group: int, element_offset: int) -> Entry | Non
     return Entry((group << 16) | element, kw, vrs[0] if vrs else "", vrs, vm, name, False)
 
 
+_GROUPS: frozenset = frozenset()
+
+
+def is_standard_group(group: int) -> bool:
+    """True when the dictionary defines a tag in this (even) group, exactly
+    or through a repeating-group mask such as (60xx,0010)."""
+    global _GROUPS
+    if not _GROUPS:
+        _GROUPS = frozenset(t >> 16 for t in _ENTRIES)
+    if group in _GROUPS:
+        return True
+    return not group & 1 and any(((group << 16) & mask) >> 16 == base >> 16
+                                 for base, mask, _ in _MASKS)
+
+
 def is_private(tag: int) -> bool:
     """True for tags in odd groups (including the illegal groups 1, 3, 5, 7)."""
     return bool(tag & 0x10000)

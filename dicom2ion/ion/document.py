@@ -12,8 +12,10 @@ SCHEMA_VERSION = "1.0"
 
 
 def build(visitor, *, sha256: str, size: int, source_info: Optional[dict],
-          standard_limit: Optional[int], private_limit: Optional[int]) -> dict:
-    """Assemble the document from a finished IonVisitor."""
+          standard_limit: Optional[int], private_limit: Optional[int],
+          reproducible: bool = False) -> dict:
+    """Assemble the document from a finished IonVisitor. ``reproducible``
+    leaves out ``fileInfo.createdAt``, so the same input gives the same bytes."""
     doc = {"schemaVersion": SCHEMA_VERSION}
     if source_info:
         doc["sourceInfo"] = {k: v for k, v in source_info.items() if v is not None}
@@ -31,7 +33,8 @@ def build(visitor, *, sha256: str, size: int, source_info: Optional[dict],
         file_info["transferSyntaxUID"] = visitor.transfer_syntax
     if visitor.encoding is not None:
         file_info["encoding"] = visitor.encoding.name
-    file_info["createdAt"] = datetime.datetime.now(datetime.timezone.utc)
+    if not reproducible:
+        file_info["createdAt"] = datetime.datetime.now(datetime.timezone.utc)
     file_info["converter"] = {"name": "dicom2ion", "version": __version__}
     doc["fileInfo"] = file_info
     doc["dataSet"] = visitor.data_set

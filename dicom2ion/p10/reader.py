@@ -21,7 +21,7 @@ import struct
 import zlib
 from typing import Iterator, List, Optional
 
-from ..dictionary import lookup, vr_of
+from ..dictionary import is_standard_group, lookup, vr_of
 from ..errors import DicomParseError
 from ..hashing import sha256_for
 from ..events import (
@@ -39,6 +39,7 @@ PIXEL_DATA = 0x7FE00010
 TRANSFER_SYNTAX = 0x00020010
 
 _LE_HH = struct.Struct("<HH")
+_BE_HH = struct.Struct(">HH")
 _LE_HHL = struct.Struct("<HHL")
 _BE_HHL = struct.Struct(">HHL")
 _LE_H = struct.Struct("<H")
@@ -121,6 +122,7 @@ class P10Reader:
         self._queued_len = 0
         self._resume = _BODY     # phase to return to after a chunked value
         self._seen_element = False
+        self._last_tag = -1      # the latest top-level tag (meta group or data set)
         self._had_meta = False
         self._syntax_parts: Optional[list] = None
 
@@ -409,6 +411,15 @@ class P10Reader:
                                       + (" (empty input)" if self._size == 0 else ""))
                 if avail == 0:
                     return self._finish()
+                if self._cut_header(buf, p, avail, frame):
+                    raise self._error(f"truncated: input ends {avail} bytes into an element "
+                                      "header", absolute,
+                                      self._tag_at(buf, p, frame) if avail >= 4 else None)
+                if self._phase == _META:
+                    # the data set begins here, as after a shorter tail: the bytes
+                    # belong to it (deflated or not), not to the meta group
+                    self._phase = _BODY_START
+                    return self._body_start()
                 self._phase = _TRAILING
                 return self._trailing()
             raise self._error("truncated: input ends inside "
@@ -468,6 +479,7 @@ class P10Reader:
                                   "belongs in the meta group at the start of the file",
                                   absolute, tag)
             self._seen_element = True
+            self._last_tag = tag
         if length == UNDEFINED:
             return self._open_undefined(frame, tag, vr, absolute, header, raw_vr, reserved)
         value_start = absolute + header
@@ -510,6 +522,29 @@ class P10Reader:
         if self.total_size is not None and self._inflater is None and end > self.total_size:
             raise self._error(f"length runs {end - self.total_size} bytes past the end of "
                               f"the input ({self.total_size} bytes)", offset, tag)
+
+    @staticmethod
+    def _tag_at(buf, p: int, frame: _Frame) -> int:
+        group, elem = (_LE_HH if frame.little else _BE_HH).unpack_from(buf, p)
+        return (group << 16) | elem
+
+    def _cut_header(self, buf, p: int, avail: int, frame: _Frame) -> bool:
+        """Whether the last 2-7 bytes of the input start the header of a next
+        top-level element (the file was cut inside it) rather than being
+        trailing bytes: an item tag, or a standard group (or the group of the
+        latest element) no lower than the latest, a tag above it and, when
+        there, valid VR bytes. A single byte is kept as trailing."""
+        if avail < 2:
+            return False
+        group = (_LE_H if frame.little else _BE_H).unpack_from(buf, p)[0]
+        if group == 0xFFFE:
+            return True
+        last = self._last_tag
+        if group < last >> 16 or not (group == last >> 16 or is_standard_group(group)):
+            return False
+        if avail >= 4 and self._tag_at(buf, p, frame) <= last:
+            return False
+        return not (avail >= 6 and frame.explicit and buf[p + 4:p + 6] not in VR_FROM_BYTES)
 
     def _looks_like_trailing(self, tag: int) -> bool:
         """Bytes that are not an element after at least one top-level element
@@ -650,6 +685,11 @@ class P10Reader:
     def _end_events(self) -> list:
         events: list = []
         if self._inflater is not None:
+            if not self._inflater.eof:
+                # a deflate stream always ends with a final block: without it the
+                # file was cut, even when the inflated bytes end between elements
+                raise DicomParseError("truncated: the deflated data set ends before its "
+                                      "compressed stream does", self._size, (), self.source)
             events.append(self._deflate_info())
             if self._raw_tail:
                 events.append(Trailing(self._raw_offset + self._raw_seen, self._raw_tail))

@@ -1,0 +1,601 @@
+"""One batch engine for convert, to-dicom and verify.
+
+The per-file work is one pure function::
+
+    process(task: Task, progress=None) -> Row
+
+``Task`` is a small frozen dataclass (picklable), ``Row`` a plain dict whose
+keys are ``manifest.COLUMNS`` (picklable). ``process`` prints nothing, reads
+no globals, never raises for a bad file (the row says ``failed`` with the
+error) and is idempotent: outputs are written atomically and bulk values are
+content-addressed, so running a task twice, or on another machine, is
+harmless. ``progress``, when given, is called as ``progress(task.seq,
+bytes_done)`` from inside the work (bytes of *this* task's input so far); an
+executor may pass None.
+
+Executors (``executors.py``) decide where ``process`` runs. An executor is
+any object with two methods::
+
+    map(tasks: Iterable[Task], progress: Callable[[int, int], None]) -> Iterator[Row]
+        run process(task) for every task and yield each row as soon as it
+        is done, in any order; call progress(seq, bytes_done) from the
+        caller's thread whenever it knows more (optional).
+    close(cancel: bool) -> None
+        release the workers; with cancel=True stop running tasks promptly
+        (Ctrl-C); tasks clean up their own temporary files.
+
+Register a new one with ``executors.register("name", factory)`` where
+``factory(jobs=N, **options)`` returns the executor; ``--engine name``
+then selects it. ``process_group(tasks)`` runs a list of tasks in order
+(the unit a distributed executor may submit).
+
+``run_batch`` is the client side shared by every command: it feeds tasks
+to an executor, prints nothing itself but calls ``on_row`` as rows arrive
+(the CLI prints failures then), keeps a byte-based progress bar, writes
+the manifest in parts, and on Ctrl-C stops cleanly and returns a partial
+summary.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import hashlib
+import json
+import os
+import pathlib
+import socket
+import sys
+import time
+from typing import Callable, Dict, Iterable, Iterator, List, Optional, Tuple, Union
+
+from . import __version__
+from .errors import Dicom2IonError
+
+CHUNK = 1 << 20
+
+Row = Dict[str, object]
+
+
+@dataclasses.dataclass(frozen=True)
+class Task:
+    """One file's work. Everything the work needs is in here."""
+    seq: int                      # position in the run (progress and ordering)
+    command: str                  # "convert", "to-dicom" or "verify"
+    source: str                   # input path ("-": stdin)
+    output: Optional[str]         # output path (None for verify)
+    size: int = 0
+    mtime_ns: int = 0
+    relative: str = ""            # path under its root (the manifest's "relative")
+    options: Tuple[Tuple[str, object], ...] = ()   # command options, sorted
+    original: Optional[str] = None   # to-dicom / verify of Ion: where the original P10 is
+    previous: Optional[Tuple[Tuple[str, object], ...]] = None  # resume by sha256: last row
+    run_id: str = ""
+
+    def option(self, name, default=None):
+        for key, value in self.options:
+            if key == name:
+                return value
+        return default
+
+
+def freeze_options(options: dict) -> Tuple[Tuple[str, object], ...]:
+    return tuple(sorted((k, tuple(v) if isinstance(v, list) else v)
+                        for k, v in options.items()))
+
+
+def options_text(options: Tuple[Tuple[str, object], ...]) -> str:
+    """The options as canonical JSON (the manifest's ``options``)."""
+    return json.dumps(dict(options), sort_keys=True, separators=(",", ":"), default=list)
+
+
+def empty_row(task: Task) -> Row:
+    from .manifest import COLUMNS
+
+    row: Row = {name: None for name in COLUMNS}
+    row.update(source=task.source, relative=task.relative, command=task.command,
+               size=task.size, output=task.output, converter_version=__version__,
+               options=options_text(task.options), host=socket.gethostname(), run=task.run_id,
+               mtime_ns=task.mtime_ns, damage=0)
+    row["seq"] = task.seq
+    return row
+
+
+# -- reading with progress ---------------------------------------------------------
+
+class CountingReader:
+    """A binary file that reports how many bytes have been read."""
+
+    def __init__(self, path: str, report: Optional[Callable[[int], None]]):
+        self.name = path
+        self._fp = open(path, "rb") if path != "-" else sys.stdin.buffer
+        self._report = report
+        self.count = 0
+
+    def read(self, n=-1) -> bytes:
+        data = self._fp.read(n)
+        self.count += len(data)
+        if self._report is not None:
+            self._report(self.count)
+        return data
+
+    def close(self) -> None:
+        if self._fp is not sys.stdin.buffer:
+            self._fp.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+
+class CountingWriter:
+    """Counts bytes written to ``fp`` (None: discard them)."""
+
+    def __init__(self, fp=None, report: Optional[Callable[[int], None]] = None):
+        self.fp = fp
+        self.count = 0
+        self._report = report
+
+    def write(self, data) -> int:
+        if self.fp is not None:
+            self.fp.write(data)
+        self.count += len(data)
+        if self._report is not None:
+            self._report(self.count)
+        return len(data)
+
+    def flush(self) -> None:
+        if self.fp is not None:
+            self.fp.flush()
+
+
+def sha256_of(path: str) -> str:
+    hasher = hashlib.sha256()
+    with open(path, "rb") as fp:
+        for chunk in iter(lambda: fp.read(CHUNK), b""):
+            hasher.update(chunk)
+    return hasher.hexdigest()
+
+
+def source_info_for(path: str) -> dict:
+    """The document's ``sourceInfo`` for a file on disk."""
+    full = os.path.abspath(path)
+    info = {"uri": pathlib.Path(full).as_uri()}
+    try:
+        st = os.stat(full)
+    except OSError:
+        return info
+    birth = getattr(st, "st_birthtime", None)
+    if birth:
+        info["creationDate"] = datetime.datetime.fromtimestamp(birth, datetime.timezone.utc)
+    info["modificationDate"] = datetime.datetime.fromtimestamp(st.st_mtime,
+                                                              datetime.timezone.utc)
+    return info
+
+
+# -- what a document says -----------------------------------------------------------
+
+_ATTRIBUTES = {
+    "sop_class_uid": "SOPClassUID", "sop_instance_uid": "SOPInstanceUID",
+    "series_instance_uid": "SeriesInstanceUID", "study_instance_uid": "StudyInstanceUID",
+    "patient_id": "PatientID", "modality": "Modality", "study_date": "StudyDate",
+}
+_NUMBERS = {"rows": "Rows", "columns": "Columns", "number_of_frames": "NumberOfFrames"}
+
+
+def _get(mapping, key):
+    if mapping is None or not hasattr(mapping, "get"):
+        return None
+    try:
+        return mapping.get(key)
+    except Exception:
+        return None
+
+
+def _plain_text(value) -> Optional[str]:
+    if value is None or isinstance(value, (dict, list, bytes, bytearray)):
+        return None
+    if hasattr(value, "ion_type") and getattr(value, "ion_type", None) is not None:
+        if str(value.ion_type).endswith("NULL"):
+            return None
+    text = str(value).strip()
+    return text or None
+
+
+def _plain_int(value) -> Optional[int]:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, (list, tuple)) and len(value) == 1:
+        return _plain_int(value[0])
+    try:
+        text = _plain_text(value)
+        return int(text) if text is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _references(value, seen: List[int]) -> None:
+    """Counts and sizes of every reference struct (dataOffset, length, sha256)."""
+    if isinstance(value, dict) or hasattr(value, "iteritems"):
+        keys = value.keys()
+        if "sha256" in keys and "length" in keys and "dataOffset" in keys:
+            seen[0] += 1
+            seen[1] += int(value["length"])
+            return
+        for item in value.values():
+            _references(item, seen)
+    elif isinstance(value, list):
+        for item in value:
+            _references(item, seen)
+
+
+def describe(doc, row: Row) -> None:
+    """Fill the row's document columns (UIDs, sizes, damage) from a document."""
+    file_info = _get(doc, "fileInfo")
+    row["sha256"] = _plain_text(_get(file_info, "sha256")) or row.get("sha256")
+    row["transfer_syntax"] = _plain_text(_get(file_info, "transferSyntaxUID"))
+    data_set = _get(doc, "dataSet")
+    for column, keyword in _ATTRIBUTES.items():
+        row[column] = _plain_text(_get(data_set, keyword))
+    for column, keyword in _NUMBERS.items():
+        row[column] = _plain_int(_get(data_set, keyword))
+    seen = [0, 0]
+    _references(data_set, seen)
+    _references(_get(doc, "wire"), seen)
+    row["bulk_values"], row["bulk_bytes"] = seen
+    damage = _get(doc, "damage")
+    if damage:
+        problems = list(damage)
+        row["damage"] = len(problems)
+        first = problems[0]
+        where = _get(first, "offset")
+        message = _plain_text(_get(first, "message")) or _plain_text(_get(first, "kind")) or ""
+        path = _plain_text(_get(first, "path"))
+        parts = [p for p in (f"offset {where}" if where is not None else None,
+                             path and f"tag {path}") if p]
+        row["damage_first"] = (", ".join(parts) + ": " if parts else "") + message
+
+
+# -- the per-file work -----------------------------------------------------------------
+
+def process(task: Task, progress: Optional[Callable[[int, int], None]] = None) -> Row:
+    """Do one task; return its manifest row. Never raises for a bad file."""
+    from .bulk import discard_unfinished
+
+    start = time.perf_counter()
+    row = empty_row(task)
+    report = (lambda n: progress(task.seq, n)) if progress is not None else None
+    try:
+        WORK[task.command](task, row, report)
+    except Dicom2IonError as exc:
+        row["status"], row["error"] = "failed", str(exc)
+    except OSError as exc:
+        where = getattr(exc, "filename", None) or task.source
+        row["status"], row["error"] = "failed", f"{where}: {exc.strerror or exc}"
+    except MemoryError:
+        row["status"], row["error"] = "failed", f"{task.source}: out of memory"
+    except BaseException:
+        discard_unfinished()
+        raise
+    finally:
+        row["seconds"] = time.perf_counter() - start
+    if row["status"] == "failed":
+        discard_unfinished()
+        row["output"] = None if task.command != "verify" else row["output"]
+    return row
+
+
+def process_group(tasks: Iterable[Task],
+                  progress: Optional[Callable[[int, int], None]] = None) -> List[Row]:
+    """``process`` over several tasks, in order (a distributed executor's unit)."""
+    return [process(task, progress) for task in tasks]
+
+
+def _stat_into(task: Task, row: Row) -> None:
+    if task.source == "-":
+        return
+    st = os.stat(task.source)
+    row["size"], row["mtime_ns"] = st.st_size, st.st_mtime_ns
+
+
+def _unchanged_by_sha256(task: Task, row: Row) -> bool:
+    if task.previous is None:
+        return False
+    previous = dict(task.previous)
+    if sha256_of(task.source) != previous.get("sha256"):
+        return False
+    keep = {k: v for k, v in previous.items() if k in row}
+    keep.update(status="unchanged", run=task.run_id, mtime_ns=row["mtime_ns"], size=row["size"],
+                host=row["host"], error=None)
+    row.update(keep)
+    return True
+
+
+def _convert(task: Task, row: Row, report) -> None:
+    from .batch import sniff
+    from .convert import convert, dump
+    from .outputs import atomic_output
+
+    _stat_into(task, row)
+    if task.source != "-" and not task.option("force") and not sniff(task.source):
+        row["status"], row["error"], row["output"] = "skipped", "not a DICOM file", None
+        return
+    if _unchanged_by_sha256(task, row):
+        return
+    keywords = {k: task.option(k) for k in ("standard_limit", "private_limit", "inline_all",
+                                            "bulk_dir", "reproducible")}
+    if task.option("strict"):
+        keywords["strict"] = True
+    info = source_info_for(task.source) if task.source != "-" else None
+    with CountingReader(task.source, report) as reader:
+        doc = convert(reader, source_info=info, **keywords)
+        row["size"] = reader.count
+    with atomic_output(task.output) as fp:
+        counter = CountingWriter(fp)
+        dump(doc, counter, binary=not (task.option("text") or task.option("pretty")),
+             pretty=bool(task.option("pretty")))
+    describe(doc, row)
+    row["output_size"] = counter.count
+    row["status"] = "damaged" if row["damage"] else "converted"
+    if row["damage"]:
+        row["error"] = f"{row['damage']} problems (first: {row['damage_first']})"
+
+
+def _load_ion(task: Task, row: Row):
+    from .convert import load
+
+    _stat_into(task, row)
+    if task.source == "-":
+        data = sys.stdin.buffer.read()
+        row["size"] = len(data)
+        return load(data)
+    return load(task.source)
+
+
+_NATIVE = ("1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.2",
+           "1.2.840.10008.1.2.1.99")
+
+
+def original_for(task: Task, doc) -> Optional[str]:
+    """The original P10 file: --source, else sourceInfo.uri remapped by --source-root."""
+    if task.original:
+        return task.original
+    uri = _plain_text(_get(_get(doc, "sourceInfo"), "uri"))
+    if not uri:
+        return None
+    if uri.startswith("file:"):
+        import urllib.parse
+        import urllib.request
+
+        uri = urllib.request.url2pathname(urllib.parse.urlparse(uri).path)
+    from .batch import remap
+
+    return remap(uri, [tuple(p) for p in task.option("source_root") or ()])
+
+
+def _to_dicom(task: Task, row: Row, report) -> None:
+    from .convert import to_dicom
+    from .outputs import OutputError, atomic_output
+
+    if task.source != "-" and not _looks_like_ion(task.source):
+        row["status"], row["error"], row["output"] = "skipped", "not an Ion file", None
+        return
+    doc = _load_ion(task, row)
+    describe(doc, row)
+    ion_sha = row["sha256"]
+    if _unchanged_by_sha256(task, row):
+        return
+    row["sha256"] = ion_sha
+    target = task.option("transfer_syntax")
+    if target and row["transfer_syntax"] not in (None, *_NATIVE) and \
+            _get(_get(doc, "dataSet"), "PixelData") is not None:
+        raise Dicom2IonError(f"{task.source}: --transfer-syntax {target} does not fit the pixel "
+                             f"data, which is encapsulated ({row['transfer_syntax']}); "
+                             "dicom2ion does not decompress")
+    original = original_for(task, doc)
+    if original and task.output not in (None, "-") and os.path.exists(original) and \
+            os.path.realpath(original) == os.path.realpath(task.output):
+        raise OutputError(task.output, "it is the original file the document references")
+    expected = _plain_int(_get(_get(doc, "fileInfo"), "size")) or 0
+    scale = (row["size"] or 0) / expected if expected else 0.0
+    scaled = (lambda n: report(int(n * scale))) if report is not None else None
+    bulk = list(task.option("bulk_dir") or ())
+    with atomic_output(task.output) as fp:
+        counter = CountingWriter(fp, scaled)
+        result = to_dicom(doc, counter, source=original, bulk_dir=bulk,
+                          canonical=bool(task.option("canonical")),
+                          transfer_syntax=task.option("transfer_syntax"))
+    row["output_size"] = result["size"]
+    row["output_sha256"] = result["sha256"]
+    row["status"] = "damaged" if row["damage"] else "converted"
+
+
+def _looks_like_ion(path: str) -> bool:
+    from .batch import looks_like_ion
+
+    return looks_like_ion(path)
+
+
+def _verify(task: Task, row: Row, report) -> None:
+    from .batch import looks_like_ion, sniff
+
+    row["output"] = None
+    _stat_into(task, row)
+    if task.source != "-" and looks_like_ion(task.source):
+        _verify_ion(task, row, report)
+        return
+    if task.source != "-" and not task.option("force") and not sniff(task.source):
+        row["status"], row["error"] = "skipped", "not a DICOM or Ion file"
+        return
+    from .verify import verify_p10
+
+    result = verify_p10(task.source, report=report, strict=bool(task.option("strict")))
+    if result.get("document") is not None:
+        describe(result["document"], row)
+    row["sha256"] = result.get("sha256") or row.get("sha256")
+    row["status"] = result["status"]
+    row["error"] = result.get("error")
+    row["checks"] = json.dumps(result.get("checks") or {})
+    if result.get("differences"):
+        row["differences"] = json.dumps(result["differences"], default=str)
+
+
+def _verify_ion(task: Task, row: Row, report) -> None:
+    from .convert import to_dicom
+
+    doc = _load_ion(task, row)
+    describe(doc, row)
+    row["kind"] = "ion"
+    expected = _plain_int(_get(_get(doc, "fileInfo"), "size")) or 0
+    scale = (row["size"] or 0) / expected if expected else 0.0
+    scaled = (lambda n: report(int(n * scale))) if report is not None else None
+    bulk = list(task.option("bulk_dir") or ())
+    result = to_dicom(doc, CountingWriter(None, scaled), source=original_for(task, doc),
+                      bulk_dir=bulk, check=False)
+    row["output_size"] = result["size"]
+    row["output_sha256"] = result["sha256"]
+    row["checks"] = json.dumps({"referencesVerified": True,
+                                "rebuiltSha256": bool(result["identical"])})
+    if result["identical"]:
+        row["status"] = "identical"
+    else:
+        row["status"] = "different"
+        row["error"] = (f"the rebuilt file's sha256 {result['sha256']} differs from "
+                        f"fileInfo.sha256 {row['sha256']}")
+
+
+WORK = {"convert": _convert, "to-dicom": _to_dicom, "verify": _verify}
+
+
+# -- the client side ---------------------------------------------------------------------
+
+@dataclasses.dataclass
+class Outcome:
+    rows: List[Row]
+    seconds: float
+    interrupted: bool = False
+    manifest: Optional[str] = None
+
+
+class _Progress:
+    """A byte-based bar: moves inside files, counts files, shows an ETA."""
+
+    def __init__(self, enabled: bool, total: int, files: int, label: str):
+        self.finished = 0
+        self.inflight: Dict[int, int] = {}
+        self.closed: set = set()
+        self.files = files
+        self.done = 0
+        self.bar = None
+        if enabled:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1000,
+                            desc=label, file=sys.stderr, dynamic_ncols=True, smoothing=0.1,
+                            bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt}"
+                                       " [{elapsed}<{remaining}, {rate_fmt}{postfix}]")
+
+    def moved(self, seq: int, count: int) -> None:
+        if seq not in self.closed:
+            self.inflight[seq] = count
+            self._show()
+
+    def row(self, seq: int, size: int) -> None:
+        self.inflight.pop(seq, None)
+        self.closed.add(seq)
+        self.finished += size or 0
+        self.done += 1
+        self._show(True)
+
+    def _show(self, files: bool = False) -> None:
+        if self.bar is None:
+            return
+        position = self.finished + sum(self.inflight.values())
+        if position > self.bar.n:
+            self.bar.update(position - self.bar.n)
+        if files:
+            self.bar.set_postfix_str(f"{self.done}/{self.files} files", refresh=False)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+    def write(self, line: str, file) -> None:
+        if self.bar is not None:
+            self.bar.clear()
+            print(line, file=file, flush=True)
+            self.bar.refresh()
+        else:
+            print(line, file=file, flush=True)
+
+
+def run_batch(items: Iterable[Union[Task, Row]], executor, *,
+              on_row: Callable[[Row, Callable[[str, object], None]], None],
+              total_bytes: int = 0, total_files: int = 0, progress: bool = False,
+              label: str = "files", manifest=None) -> Outcome:
+    """Run every Task through ``executor`` (rows given ready are passed on
+    as they are). ``on_row(row, write)`` is called for each row as it
+    arrives; ``write(line, file)`` prints without breaking the bar. Rows go
+    to ``manifest.add`` (a ManifestWriter) as they come. Ctrl-C stops the
+    executor and returns what finished (``interrupted=True``)."""
+    start = time.perf_counter()
+    bar = _Progress(progress, total_bytes, total_files, label)
+    rows: List[Row] = []
+    interrupted = False
+
+    def take(row: Row) -> None:
+        rows.append(row)
+        bar.row(int(row.get("seq", -1)), int(row.get("size") or 0))
+        if manifest is not None:
+            manifest.add(row)
+        on_row(row, bar.write)
+
+    tasks: List[Task] = []
+    ready: List[Row] = []
+    for item in items:
+        (tasks if isinstance(item, Task) else ready).append(item)
+    try:
+        for row in ready:
+            take(row)
+        stream = executor.map(tasks, bar.moved)
+        for row in stream:
+            take(row)
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        cancel = sys.exc_info()[0] is not None or interrupted
+        try:
+            executor.close(cancel=cancel)
+        except KeyboardInterrupt:
+            interrupted = True
+            executor.close(cancel=True)
+        bar.close()
+        if manifest is not None:
+            manifest.close()
+    return Outcome(rows, time.perf_counter() - start, interrupted,
+                   manifest.path if manifest is not None else None)
+
+
+def summary(outcome: Outcome, statuses: Iterable[str], optional: Iterable[str] = ()) -> str:
+    """Counts per status (those in ``optional`` only when not zero), bytes
+    (MB = 10^6 bytes), time and rates."""
+    counts = {s: 0 for s in statuses}
+    size = 0
+    for r in outcome.rows:
+        counts[r["status"]] = counts.get(r["status"], 0) + 1
+        size += int(r.get("size") or 0)
+    mb = size / 1e6
+    seconds = outcome.seconds
+    rate = (f" ({len(outcome.rows) / seconds:.1f} files/s, {mb / seconds:.1f} MB/s)"
+            if seconds > 0 else "")
+    optional = set(optional)
+    parts = ", ".join(f"{n} {s}" for s, n in counts.items() if n or s not in optional)
+    text = f"{parts}; {len(outcome.rows)} files, {mb:.1f} MB in {seconds:.2f} s{rate}"
+    if outcome.interrupted:
+        text = "interrupted: " + text
+    return text

@@ -1,0 +1,162 @@
+"""Writing outputs safely: atomic replacement of regular files, direct
+writes to devices, pipes and stdout, normal permissions, and errors that
+name the output (never the input)."""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+import tempfile
+from typing import Optional
+
+from .errors import Dicom2IonError
+
+STDOUT = "-"
+TEMP_PREFIX = ".dicom2ion-"
+
+
+class OutputError(Dicom2IonError):
+    """An output that cannot be written; the message names the output path."""
+
+    def __init__(self, path: str, reason: str):
+        self.output = os.fspath(path)
+        self.reason = reason
+        super().__init__(f"{self.output}: cannot write: {reason}")
+
+
+def output_error(path, exc: BaseException) -> OutputError:
+    reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+    return OutputError(path, reason)
+
+
+def current_umask() -> int:
+    """The process umask, read without changing it where the OS allows."""
+    try:
+        with open("/proc/self/status") as fp:
+            for line in fp:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def file_mode() -> int:
+    """The mode a normal new file gets (0644 under umask 022)."""
+    return 0o666 & ~current_umask()
+
+
+def is_special(path: str) -> bool:
+    """Whether ``path`` is stdout (``-``) or an existing non-regular file
+    (a device, FIFO or socket) that must be written in place, not replaced."""
+    if path == STDOUT:
+        return True
+    try:
+        st = os.stat(path)
+    except OSError:
+        return False
+    return not stat.S_ISREG(st.st_mode) and not stat.S_ISDIR(st.st_mode)
+
+
+class _Guarded:
+    """A binary file whose write errors name the output path."""
+
+    def __init__(self, fp, path: str):
+        self._fp = fp
+        self._path = path
+
+    def write(self, data) -> int:
+        try:
+            return self._fp.write(data)
+        except OSError as exc:
+            raise output_error(self._path, exc) from None
+
+    def flush(self) -> None:
+        try:
+            self._fp.flush()
+        except OSError as exc:
+            raise output_error(self._path, exc) from None
+
+    def __getattr__(self, name):
+        return getattr(self._fp, name)
+
+
+class AtomicFile:
+    """Context manager for one output.
+
+    A regular file (or a new path) is written to a temporary file in the
+    same folder and renamed over the target only on success; on any failure
+    or interrupt the temporary file is removed. Stdout (``-``), devices and
+    FIFOs are written directly. New files get ``file_mode()``.
+    Opening happens in the constructor, so an unwritable target fails
+    before any work is done.
+    """
+
+    def __init__(self, path):
+        self.path = os.fspath(path)
+        self.tmp: Optional[str] = None
+        self._close = True
+        try:
+            if self.path == STDOUT:
+                self._raw = sys.stdout.buffer
+                self._close = False
+            elif is_special(self.path):
+                self._raw = open(self.path, "wb")
+            else:
+                folder = os.path.dirname(os.path.abspath(self.path))
+                os.makedirs(folder, exist_ok=True)
+                fd, self.tmp = tempfile.mkstemp(dir=folder, prefix=TEMP_PREFIX, suffix=".part")
+                try:
+                    os.fchmod(fd, file_mode())
+                except OSError:
+                    pass
+                self._raw = os.fdopen(fd, "wb")
+        except OSError as exc:
+            raise output_error(self.path, exc) from None
+        self.fp = _Guarded(self._raw, self.path)
+
+    def __enter__(self):
+        return self.fp
+
+    def commit(self) -> None:
+        try:
+            if self._close:
+                self._raw.close()
+            else:
+                self._raw.flush()
+            if self.tmp is not None:
+                if os.path.isdir(self.path):
+                    raise IsADirectoryError(21, "Is a directory")
+                os.replace(self.tmp, self.path)
+                self.tmp = None
+        except OSError as exc:
+            self.abort()
+            raise output_error(self.path, exc) from None
+
+    def abort(self) -> None:
+        if self._close:
+            try:
+                self._raw.close()
+            except OSError:
+                pass
+        if self.tmp is not None:
+            try:
+                os.unlink(self.tmp)
+            except OSError:
+                pass
+            self.tmp = None
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is None:
+            self.commit()
+        else:
+            self.abort()
+        return False
+
+
+def atomic_output(path) -> AtomicFile:
+    """Write ``path`` safely (see AtomicFile); use as ``with atomic_output(p) as fp``."""
+    return AtomicFile(path)
