@@ -17,55 +17,72 @@ import time
 import uuid
 from typing import Dict, List, Optional
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from .outputs import file_mode, output_error
 
 from .batch import MANIFEST_FOLDER as DEFAULT_NAME
 
-SCHEMA = pa.schema([
-    ("source", pa.string()),
-    ("size", pa.int64()),
-    ("mtime", pa.timestamp("us", tz="UTC")),
-    ("sha256", pa.string()),
-    ("status", pa.string()),
-    ("error", pa.string()),
-    ("output", pa.string()),
-    ("output_size", pa.int64()),
-    ("bulk_values", pa.int64()),
-    ("bulk_bytes", pa.int64()),
-    ("transfer_syntax", pa.string()),
-    ("sop_class_uid", pa.string()),
-    ("sop_instance_uid", pa.string()),
-    ("series_instance_uid", pa.string()),
-    ("study_instance_uid", pa.string()),
-    ("patient_id", pa.string()),
-    ("modality", pa.string()),
-    ("study_date", pa.string()),
-    ("rows", pa.int32()),
-    ("columns", pa.int32()),
-    ("number_of_frames", pa.int32()),
-    ("converter_version", pa.string()),
-    ("options", pa.string()),
-    ("seconds", pa.float64()),
-    ("host", pa.string()),
-    # beyond the issue's list
-    ("command", pa.string()),
-    ("relative", pa.string()),
-    ("damage", pa.int32()),
-    ("damage_first", pa.string()),
-    ("differences", pa.string()),
-    ("checks", pa.string()),
-    ("output_sha256", pa.string()),
-    ("kind", pa.string()),
-    ("mtime_ns", pa.int64()),   # exact, for resume
-    ("run", pa.string()),
-    ("recorded_at", pa.timestamp("us", tz="UTC")),
-])
+# (name, pyarrow type): pyarrow is imported only when a manifest is written or
+# read, so commands that write none start without it
+_FIELDS = (
+    ("source", "string", ()),
+    ("size", "int64", ()),
+    ("mtime", "timestamp", ("us", "UTC")),
+    ("sha256", "string", ()),
+    ("status", "string", ()),
+    ("error", "string", ()),
+    ("output", "string", ()),
+    ("output_size", "int64", ()),
+    ("bulk_values", "int64", ()),
+    ("bulk_bytes", "int64", ()),
+    ("transfer_syntax", "string", ()),
+    ("sop_class_uid", "string", ()),
+    ("sop_instance_uid", "string", ()),
+    ("series_instance_uid", "string", ()),
+    ("study_instance_uid", "string", ()),
+    ("patient_id", "string", ()),
+    ("modality", "string", ()),
+    ("study_date", "string", ()),
+    ("rows", "int32", ()),
+    ("columns", "int32", ()),
+    ("number_of_frames", "int32", ()),
+    ("converter_version", "string", ()),
+    ("options", "string", ()),
+    ("seconds", "float64", ()),
+    ("host", "string", ()),
+    ("command", "string", ()),
+    ("relative", "string", ()),
+    ("damage", "int32", ()),
+    ("damage_first", "string", ()),
+    ("differences", "string", ()),
+    ("checks", "string", ()),
+    ("output_sha256", "string", ()),
+    ("kind", "string", ()),
+    ("mtime_ns", "int64", ()),   # exact, for resume
+    ("run", "string", ()),
+    ("recorded_at", "timestamp", ("us", "UTC")),
+)
 
 #: the row keys (``mtime`` is made from ``mtime_ns``, the exact integer)
-COLUMNS = [f.name for f in SCHEMA if f.name not in ("mtime", "recorded_at")]
+COLUMNS = [name for name, _, _ in _FIELDS if name not in ("mtime", "recorded_at")]
+
+_SCHEMA = None
+
+
+def schema():
+    """The manifest's pyarrow schema (pyarrow imported on first use)."""
+    global _SCHEMA
+    if _SCHEMA is None:
+        import pyarrow as pa
+
+        _SCHEMA = pa.schema([(name, getattr(pa, typ)(*args)) for name, typ, args in _FIELDS])
+    return _SCHEMA
+
+
+def __getattr__(name):
+    if name == "SCHEMA":
+        return schema()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def new_run_id() -> str:
@@ -74,9 +91,12 @@ def new_run_id() -> str:
     return f"{stamp}.{now % 10**9:09d}Z-{uuid.uuid4().hex[:6]}"
 
 
-def _table(rows: List[dict]) -> pa.Table:
+def _table(rows: List[dict]):
+    import pyarrow as pa
+
     now = datetime.datetime.now(datetime.timezone.utc)
     columns = {}
+    SCHEMA = schema()
     for field in SCHEMA:
         if field.name == "mtime":
             values = [None if r.get("mtime_ns") is None else r["mtime_ns"] // 1000
@@ -120,6 +140,8 @@ class ManifestWriter:
         name = os.path.join(self.path, f"part-{self.run_id}-{self._parts:05d}.parquet")
         tmp = os.path.join(self.path, f".{os.path.basename(name)}.part")
         try:
+            import pyarrow.parquet as pq
+
             pq.write_table(_table(self._rows), tmp)
             os.chmod(tmp, file_mode())
             os.replace(tmp, name)
@@ -149,9 +171,11 @@ class ManifestWriter:
                     pass
 
 
-def read(path: str) -> pa.Table:
-    """The whole manifest as one table."""
-    return pq.read_table(os.fspath(path), schema=SCHEMA)
+def read(path: str):
+    """The whole manifest as one pyarrow table."""
+    import pyarrow.parquet as pq
+
+    return pq.read_table(os.fspath(path), schema=schema())
 
 
 def latest(path: str) -> Dict[str, dict]:
