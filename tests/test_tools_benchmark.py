@@ -112,7 +112,7 @@ def test_benchmark_runs_and_reports_every_column(small_files, tmp_path):
     # End to end: every child ran over every usable file, every .ion was written.
     e2e = data["end_to_end"]
     assert e2e["files"] == len(good) and e2e["copies"] == 1
-    assert e2e["convert"]["outputs"] == len(good)
+    assert e2e["convert"]["outputs"] == len(good) == e2e["to_dicom"]["outputs"]
     for key in ("convert", "convert_2", "to_dicom", "to_dicom_2", "verify", "verify_2"):
         assert e2e[key]["exit"] == 0 and e2e[key]["seconds"] > 0, (key, e2e[key])
     small = e2e["small"]

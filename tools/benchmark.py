@@ -48,11 +48,9 @@ timed from its start to its exit, best of ``--repeat``:
     small         the same command on files under 4 KB, copied until there
                   are ``--small-count`` of them: files/s
     verify        dicom2ion verify IN --jobs 1 -q, against cli-convert
-    to-dicom      one process rebuilding every .ion of cli-convert to a file
-                  (dicom2ion.to_dicom per file: the CLI's to-dicom takes one
-                  file per process), against cli-convert
-    scaling       the three with two processes (--jobs 2; to-dicom: two
-                  processes, half the files each) against one
+    to-dicom      dicom2ion to-dicom OUT -o REBUILT --jobs 1 -q on the .ion
+                  files cli-convert wrote, against cli-convert
+    scaling       the three with --jobs 2 against --jobs 1
     large         a generated file of ``--large-size`` bytes
                   (tools/make_big_file.py): convert_to and to_dicom in
                   process, against sha256 computed twice over the file
@@ -315,12 +313,6 @@ def profile_stage(stage: str, files: List[str], data: dict, *, sort: str, lines:
 # -- end to end: child processes ---------------------------------------------------
 
 CLI = [sys.executable, "-m", "dicom2ion"]
-# One process rebuilding many files: "IN.ion<TAB>OUT.dcm" per line of argv[1].
-TO_DICOM_SCRIPT = (
-    "import sys, dicom2ion\n"
-    "for line in open(sys.argv[1], encoding='utf-8'):\n"
-    "    src, dst = line.rstrip('\\n').split('\\t')\n"
-    "    dicom2ion.to_dicom(src, dst)\n")
 LOAD_SCRIPT = "import sys, dicom2ion\ndicom2ion.load(sys.argv[1])\n"
 
 
@@ -352,16 +344,6 @@ def finish_child(started) -> dict:
         fp.close()
     return {"seconds": seconds, "cpu_seconds": usage.ru_utime + usage.ru_stime,
             "exit": proc.returncode, "stdout": texts[0], "stderr": texts[1]}
-
-
-def run_children(argvs: List[List[str]], work: str) -> dict:
-    """Run the children at the same time; the wall time until the last ends."""
-    start = time.perf_counter()
-    results = [finish_child(s) for s in [start_child(a, work) for a in argvs]]
-    return {"seconds": time.perf_counter() - start,
-            "cpu_seconds": sum(r["cpu_seconds"] for r in results),
-            "exit": max(r["exit"] for r in results),
-            "stderr": "".join(r["stderr"] for r in results)[-2000:]}
 
 
 def best_of(repeat: int, make: Callable[[], dict], before: Optional[Callable] = None) -> dict:
@@ -405,23 +387,6 @@ def _clear(folder: str) -> Callable[[], None]:
     return lambda: shutil.rmtree(folder, ignore_errors=True)
 
 
-def _to_dicom_lists(folder: str, out_folder: str, work: str, parts: int) -> List[str]:
-    """``parts`` list files for TO_DICOM_SCRIPT, the .ion files dealt out in turn."""
-    ions = sorted(str(p) for p in Path(folder).rglob("*.ion"))
-    names = []
-    for k in range(parts):
-        name = os.path.join(work, f"to-dicom-{parts}-{k}.txt")
-        with open(name, "w", encoding="utf-8") as fp:
-            for i, ion in enumerate(ions[k::parts]):
-                rel = os.path.relpath(ion, folder)
-                fp.write(f"{ion}\t{os.path.join(out_folder, rel)}.dcm\n")
-        names.append(name)
-    for ion in ions:
-        os.makedirs(os.path.dirname(os.path.join(out_folder, os.path.relpath(ion, folder))),
-                    exist_ok=True)
-    return names
-
-
 def end_to_end(files: List[str], work: str, *, repeat: int, copies: int,
                small_count: int) -> dict:
     """The CLI stages on copies of ``files`` (see the module doc)."""
@@ -443,15 +408,16 @@ def end_to_end(files: List[str], work: str, *, repeat: int, copies: int,
     res["convert"] = convert(1)
     res["convert_2"] = convert(2)
     res["convert"]["outputs"] = len([p for p in Path(out).rglob("*.ion")])
-    lists1 = _to_dicom_lists(out, rebuilt, work, 1)
-    lists2 = _to_dicom_lists(out, rebuilt, work, 2)
 
-    def to_dicom(lists):
-        return best_of(repeat, lambda: run_children(
-            [[sys.executable, "-c", TO_DICOM_SCRIPT, name] for name in lists], work))
+    def to_dicom(jobs):
+        return best_of(repeat, lambda: finish_child(start_child(
+            CLI + ["to-dicom", out, "-o", rebuilt, "--jobs", str(jobs), "-q"], work)),
+            _clear(rebuilt))
 
-    res["to_dicom"] = to_dicom(lists1)
-    res["to_dicom_2"] = to_dicom(lists2)
+    res["to_dicom"] = to_dicom(1)
+    res["to_dicom_2"] = to_dicom(2)
+    res["to_dicom"]["outputs"] = len([p for p in Path(rebuilt).rglob("*")
+                                      if p.is_file() and "manifest" not in str(p)])
     res["verify"] = verify(1)
     res["verify_2"] = verify(2)
 
@@ -685,7 +651,7 @@ def format_e2e(e2e: dict) -> str:
     lines = [f"end to end ({e2e['files']} files, {e2e['bytes'] / 1e6:.1f} MB, "
              f"copies {e2e['copies']}; child processes, start-up included):"]
     for key, label in (("convert", "convert --jobs 1"), ("convert_2", "convert --jobs 2"),
-                       ("to_dicom", "to-dicom, 1 process"), ("to_dicom_2", "to-dicom, 2 processes"),
+                       ("to_dicom", "to-dicom --jobs 1"), ("to_dicom_2", "to-dicom --jobs 2"),
                        ("verify", "verify --jobs 1"), ("verify_2", "verify --jobs 2")):
         r = e2e[key]
         lines.append(f"  {label:<24}{r['seconds']:8.3f} s {e2e['files'] / r['seconds']:9.1f} files/s "
