@@ -193,3 +193,22 @@ class Resolver:
             except OSError:
                 pass
             self._inflated = None
+
+
+def deflate_offset(document) -> Optional[int]:
+    """The file offset where a document's deflated data set starts (its
+    bulk offsets beyond it count inflated bytes), or None."""
+    wire = document.get("wire") if hasattr(document, "get") else None
+    deflate = wire.get("deflate") if hasattr(wire, "get") else None
+    offset = deflate.get("dataOffset") if hasattr(deflate, "get") else None
+    return int(offset) if offset is not None else None
+
+
+def raw_deflated_from(resolver: Resolver):
+    """The writer's ``raw_deflated`` callback: the original compressed bytes
+    of a deflated data set, kept in the document or fetched by the resolver."""
+    def raw_deflated(info):
+        if info.raw is not None:
+            return [info.raw]
+        return resolver(info.offset, info.length, info.sha256, "wire.deflate", raw=True)
+    return raw_deflated

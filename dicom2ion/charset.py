@@ -74,8 +74,7 @@ import re
 
 __all__ = ["parse_charsets", "decode", "encode", "is_identity", "CHARSET_VRS"]
 
-#: VRs whose values are affected by Specific Character Set.
-CHARSET_VRS = frozenset({"SH", "LO", "ST", "LT", "UC", "UT", "PN"})
+from .p10.vr import CHARSET_VRS  # VRs whose values Specific Character Set affects
 
 _ESC = b"\x1b"
 _ESC_RE = re.compile(rb"\x1b[\x20-\x2f]+[\x30-\x7e]")

@@ -12,7 +12,7 @@ import signal
 import sys
 from typing import Dict, List, Optional
 
-from . import __version__
+from ._version import __version__
 from . import engine, executors, manifest as manifest_mod
 from .batch import Entry, Note, PlanError, check_plan, ion_target_name, output_for, remap, walk
 from .convert import DEFAULT_INLINE_LIMIT

@@ -10,17 +10,17 @@ import urllib.parse
 import urllib.request
 from typing import BinaryIO, Optional, Sequence, Union
 
-from .bulk import BulkDir, Resolver
+from .bulk import BulkDir, Resolver, deflate_offset, raw_deflated_from
 from .errors import Dicom2IonError, IonDocumentError
-from .hashing import sha256_for
+from .hashing import HashingWriter
 from .ion import codec, document as document_mod
+from .ion.inline import DEFAULT_INLINE_LIMIT, InlineLimits
 from .ion.source import IonSource
 from .ion.visitor import IonVisitor
 from .outputs import atomic_output
 from .p10.source import aiter_events, iter_events, source_name
 from .p10.writer import P10Writer
 
-DEFAULT_INLINE_LIMIT = 256
 
 
 def _source_info(source) -> Optional[dict]:
@@ -42,16 +42,11 @@ def _source_info(source) -> Optional[dict]:
     return info
 
 
-def _limits(standard_limit, private_limit, inline_all):
-    if inline_all:
-        return None, None
-    return standard_limit, private_limit
-
-
-def _visitor(standard_limit, private_limit, inline_all, bulk_dir):
-    std, priv = _limits(standard_limit, private_limit, inline_all)
+def _visitor(standard_limit: int, private_limit: int, inline_all: bool,
+             bulk_dir: Optional[str]) -> IonVisitor:
+    limits = InlineLimits.of(standard_limit, private_limit, inline_all)
     sink = BulkDir(bulk_dir) if bulk_dir is not None else None
-    return IonVisitor(standard_limit=std, private_limit=priv, bulk_sink=sink), std, priv
+    return IonVisitor(limits=limits, bulk_sink=sink)
 
 
 def convert(source, *, source_info: Optional[dict] = None,
@@ -61,15 +56,14 @@ def convert(source, *, source_info: Optional[dict] = None,
     """Convert a P10 source (path, bytes, binary file object or iterable of
     chunks) to the Ion document, a dict. Raises DicomParseError on bad input.
     ``reproducible`` leaves out the conversion time (same input, same bytes)."""
-    visitor, std, priv = _visitor(standard_limit, private_limit, inline_all, bulk_dir)
+    visitor = _visitor(standard_limit, private_limit, inline_all, bulk_dir)
     stream = iter_events(source, max_depth=max_depth)
     visit = visitor.visit
     for event in stream:
         visit(event)
     info = source_info if source_info is not None else _source_info(source)
     return document_mod.build(visitor, sha256=stream.reader.sha256, size=stream.reader.size,
-                              source_info=info, standard_limit=std, private_limit=priv,
-                              reproducible=reproducible)
+                              source_info=info, reproducible=reproducible)
 
 
 async def convert_async(chunks, *, source_info: Optional[dict] = None,
@@ -77,12 +71,12 @@ async def convert_async(chunks, *, source_info: Optional[dict] = None,
                         private_limit: int = DEFAULT_INLINE_LIMIT, inline_all: bool = False,
                         bulk_dir: Optional[str] = None, max_depth: int = 64) -> dict:
     """``convert`` for an async iterable of byte chunks."""
-    visitor, std, priv = _visitor(standard_limit, private_limit, inline_all, bulk_dir)
+    visitor = _visitor(standard_limit, private_limit, inline_all, bulk_dir)
     stream = aiter_events(chunks, max_depth=max_depth)
     async for event in stream:
         visitor.visit(event)
     return document_mod.build(visitor, sha256=stream.reader.sha256, size=stream.reader.size,
-                              source_info=source_info, standard_limit=std, private_limit=priv)
+                              source_info=source_info)
 
 
 def dump(document, fp: BinaryIO, *, binary: bool = True, pretty: bool = False) -> None:
@@ -124,7 +118,7 @@ def _get(mapping, key):
     return mapping.get(key)
 
 
-def _source_path(document) -> Optional[str]:
+def _original_path(document) -> Optional[str]:
     uri = _get(_get(document, "sourceInfo"), "uri")
     if not uri:
         return None
@@ -132,51 +126,6 @@ def _source_path(document) -> Optional[str]:
     if uri.startswith("file:"):
         return urllib.request.url2pathname(urllib.parse.urlparse(uri).path)
     return uri
-
-
-def _deflate_offset(document) -> Optional[int]:
-    wire = _get(document, "wire")
-    deflate = _get(wire, "deflate")
-    offset = _get(deflate, "dataOffset")
-    return int(offset) if offset is not None else None
-
-
-class _HashingWriter:
-    """Hashes and counts what is written; small writes are gathered first."""
-
-    _GATHER = 1 << 16
-
-    def __init__(self, fp, expected_size=None):
-        self.fp = fp
-        self.hash = sha256_for(expected_size)
-        self.size = 0
-        self._pending = bytearray()
-
-    def write(self, data):
-        if len(data) < self._GATHER:
-            self._pending += data
-            if len(self._pending) >= self._GATHER:
-                self._flush_pending()
-        else:
-            self._flush_pending()
-            self._emit(data)
-        return len(data)
-
-    def _emit(self, data) -> None:
-        self.hash.update(data)
-        self.size += len(data)
-        self.fp.write(data)
-
-    def _flush_pending(self) -> None:
-        if self._pending:
-            data = bytes(self._pending)
-            self._pending.clear()
-            self._emit(data)
-
-    def flush(self):
-        self._flush_pending()
-        if hasattr(self.fp, "flush"):
-            self.fp.flush()
 
 
 def to_dicom(document, out, *, source: Optional[str] = None,
@@ -193,7 +142,7 @@ def to_dicom(document, out, *, source: Optional[str] = None,
     if isinstance(document, (str, os.PathLike, bytes, bytearray)):
         document = load(document)
     dirs = [bulk_dir] if isinstance(bulk_dir, (str, os.PathLike)) else list(bulk_dir or ())
-    resolver = Resolver(source or _source_path(document), dirs, _deflate_offset(document))
+    resolver = Resolver(source or _original_path(document), dirs, deflate_offset(document))
     try:
         if isinstance(out, (str, os.PathLike)):
             with atomic_output(out) as fp:
@@ -205,13 +154,11 @@ def to_dicom(document, out, *, source: Optional[str] = None,
 
 def _write(document, fp, resolver, canonical, transfer_syntax, check) -> dict:
     size = _get(_get(document, "fileInfo"), "size")
-    sink = _HashingWriter(fp, int(size) if size is not None and not canonical else None)
-    writer = P10Writer(sink, raw_deflated=lambda info: [info.raw] if info.raw is not None
-                       else resolver(info.offset, info.length, info.sha256, "wire.deflate",
-                                     raw=True))
-    source = IonSource(document, resolver, canonical=canonical, transfer_syntax=transfer_syntax)
-    for event in source.events():
-        writer.write(event)
+    sink = HashingWriter(fp, int(size) if size is not None and not canonical else None)
+    writer = P10Writer(sink, raw_deflated=raw_deflated_from(resolver))
+    ion_events = IonSource(document, resolver, canonical=canonical,
+                           transfer_syntax=transfer_syntax).events()
+    writer.write_all(ion_events)
     sink.flush()
     digest = sink.hash.hexdigest()
     expected = _get(_get(document, "fileInfo"), "sha256")

@@ -52,3 +52,7 @@ class IonDocumentError(Dicom2IonError):
 
 class BulkDataError(Dicom2IonError):
     """A referenced value is missing or does not match its sha256."""
+
+
+class WriteError(Dicom2IonError):
+    """Events that cannot be written as P10: names the event and where it stands."""

@@ -46,3 +46,41 @@ def sha256_for(expected_size) -> object:
     if expected_size is not None and expected_size >= THREAD_THRESHOLD:
         return BackgroundSha256()
     return hashlib.sha256()
+
+
+class HashingWriter:
+    """Hashes and counts what is written; small writes are gathered first."""
+
+    _GATHER = 1 << 16
+
+    def __init__(self, fp, expected_size=None):
+        self.fp = fp
+        self.hash = sha256_for(expected_size)
+        self.size = 0
+        self._pending = bytearray()
+
+    def write(self, data):
+        if len(data) < self._GATHER:
+            self._pending += data
+            if len(self._pending) >= self._GATHER:
+                self._flush_pending()
+        else:
+            self._flush_pending()
+            self._emit(data)
+        return len(data)
+
+    def _emit(self, data) -> None:
+        self.hash.update(data)
+        self.size += len(data)
+        self.fp.write(data)
+
+    def _flush_pending(self) -> None:
+        if self._pending:
+            data = bytes(self._pending)
+            self._pending.clear()
+            self._emit(data)
+
+    def flush(self):
+        self._flush_pending()
+        if hasattr(self.fp, "flush"):
+            self.fp.flush()

@@ -308,13 +308,13 @@ def test_small_inline_limit_and_random_chunks(path):
     data = data_of(path)
     whole = list(iter_events(data))
     rng = random.Random(path.name)
-    options = dict(inline_limit=rng.choice(SAFE_LIMITS), chunk_size=rng.choice([1, 7, 64, 4096]))
+    options = dict(chunk_threshold=rng.choice(SAFE_LIMITS), chunk_size=rng.choice([1, 7, 64, 4096]))
     # at most a few thousand chunks per file, to stay fast
     options["chunk_size"] = max(options["chunk_size"], len(data) // 4000)
     small = list(iter_events(data, **options))
     longest = max(len(e.value) for e in coalesce(whole)
                   if type(e) in (Element, Fragment, Trailing) and e.value is not None)
-    assert any(type(e) is ValueChunk for e in small) == (longest > options["inline_limit"])
+    assert any(type(e) is ValueChunk for e in small) == (longest > options["chunk_threshold"])
     assert all(len(e.data) <= options["chunk_size"] for e in small if type(e) is ValueChunk)
     assert coalesce(small) == coalesce(whole)
     assert write_events(small) == data
@@ -335,7 +335,7 @@ def test_tiny_inline_limit_keeps_transfer_syntax(name, limit):
     data = data_of(path)
     whole = list(iter_events(data))
     try:
-        small = list(iter_events(data, inline_limit=limit, chunk_size=7))
+        small = list(iter_events(data, chunk_threshold=limit, chunk_size=7))
     except DicomParseError as exc:
         pytest.fail(f"the file no longer reads: {exc}")
     start = [e for e in whole if type(e) is DataSetStart]
@@ -351,7 +351,7 @@ def test_chunking_independence(data):
     path = data.draw(st.sampled_from(MEDIUM), label="file")
     raw = data_of(path)
     options = data.draw(st.fixed_dictionaries({
-        "inline_limit": st.sampled_from(SAFE_LIMITS + (1 << 20,)),
+        "chunk_threshold": st.sampled_from(SAFE_LIMITS + (1 << 20,)),
         "chunk_size": st.integers(1, 300),
     }), label="options")
     if len(raw) > 32 * 1024:
@@ -460,7 +460,7 @@ def test_truncated_corpus_files(data):
     path = data.draw(st.sampled_from(MEDIUM), label="file")
     raw = data_of(path)
     cut = data.draw(st.integers(0, len(raw) - 1), label="cut")
-    check_valid_or_parse_error(raw[:cut], inline_limit=data.draw(st.sampled_from([64, 1 << 20])))
+    check_valid_or_parse_error(raw[:cut], chunk_threshold=data.draw(st.sampled_from([64, 1 << 20])))
 
 
 @needs_corpus
@@ -518,7 +518,7 @@ def test_every_prefix_of_small_files_slow():
         raw = data_of(path)
         for cut in range(len(raw)):
             check_valid_or_parse_error(raw[:cut], timeout=5)
-            check_valid_or_parse_error(raw[:cut], timeout=5, inline_limit=3, chunk_size=5)
+            check_valid_or_parse_error(raw[:cut], timeout=5, chunk_threshold=3, chunk_size=5)
 
 
 # --------------------------------------------------------------------------

@@ -273,9 +273,9 @@ def test_events_do_not_depend_on_chunking(sample, read_size):
     assert chunked == whole
 
 
-@given(sample=p10_samples(), inline_limit=st.integers(0, 40), chunk_size=st.integers(1, 17))
-def test_writer_mirrors_chunked_values(sample, inline_limit, chunk_size):
-    events = list(iter_events(sample.data, inline_limit=inline_limit, chunk_size=chunk_size))
+@given(sample=p10_samples(), chunk_threshold=st.integers(0, 40), chunk_size=st.integers(1, 17))
+def test_writer_mirrors_chunked_values(sample, chunk_threshold, chunk_size):
+    events = list(iter_events(sample.data, chunk_threshold=chunk_threshold, chunk_size=chunk_size))
     assert_same_bytes(write_events(events), sample.data)
 
 

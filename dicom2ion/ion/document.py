@@ -5,27 +5,20 @@ from __future__ import annotations
 import datetime
 from typing import Optional
 
-from .. import __version__
+from .._version import __version__
 from ..dictionary import EDITION, SOURCE_SHA256
 
 SCHEMA_VERSION = "1.0"
 
 
 def build(visitor, *, sha256: str, size: int, source_info: Optional[dict],
-          standard_limit: Optional[int], private_limit: Optional[int],
           reproducible: bool = False) -> dict:
     """Assemble the document from a finished IonVisitor. ``reproducible``
     leaves out ``fileInfo.createdAt``, so the same input gives the same bytes."""
     doc = {"schemaVersion": SCHEMA_VERSION}
     if source_info:
         doc["sourceInfo"] = {k: v for k, v in source_info.items() if v is not None}
-    options = {}
-    if standard_limit is not None:
-        options["standardAttributeMaxInlineLength"] = standard_limit
-    if private_limit is not None:
-        options["privateAttributeMaxInlineLength"] = private_limit
-    if standard_limit is None and private_limit is None:
-        options["inlineAll"] = True
+    options = visitor.limits.options()
     options["dataDictionary"] = {"description": EDITION, "sha256": SOURCE_SHA256}
     doc["options"] = options
     file_info = {"sha256": sha256, "size": size}

@@ -13,7 +13,8 @@ from typing import Callable, Dict, Iterable, Iterator, Optional
 
 from amazon.ion.simple_types import IonPyNull
 
-from .. import __version__, charset
+from .. import charset
+from .._version import __version__
 from ..dictionary import lookup, tag_for_keyword
 from ..errors import IonDocumentError
 from ..events import (
@@ -22,13 +23,13 @@ from ..events import (
     SequenceEnd, SequenceStart, Trailing, ValueChunk,
 )
 from ..p10.syntax import EXPLICIT_LE, Encoding, encoding_for, encoding_from_name
-from ..p10.vr import ALL_VRS, LONG_VRS, SWAP_SIZE, swap_bytes
+from ..p10.vr import ALL_VRS, SWAP_SIZE, swap_bytes
+from ..p10.wire import (
+    META_GROUP, META_GROUP_LENGTH, SPECIFIC_CHARACTER_SET, TRANSFER_SYNTAX, CharsetScope,
+    Context, header_size,
+)
 from . import values
 from .visitor import dictionary_vr
-
-SPECIFIC_CHARACTER_SET = 0x00080005
-TRANSFER_SYNTAX = 0x00020010
-META_GROUP_LENGTH = 0x00020000
 # Identifies files that dicom2ion wrote in canonical mode (a 2.25 UUID-derived root).
 IMPLEMENTATION_CLASS_UID = "2.25.150916287455425446447036328126411232785"
 IMPLEMENTATION_VERSION_NAME = "DICOM2ION_" + __version__.replace(".", "")[:6]
@@ -152,6 +153,41 @@ class IonSource:
 
     # -- the whole file ----------------------------------------------------------
     def events(self) -> Iterator[object]:
+        """The writer events of the whole file."""
+        fields = self._fields(self._checked_data_set(), "dataSet")
+        meta = [f for f in fields if f[0] >> 16 == META_GROUP]
+        body = [f for f in fields if f[0] >> 16 != META_GROUP]
+        declared = None
+        for tag, _, value, _ in meta:
+            if tag == TRANSFER_SYNTAX and isinstance(_plain(value), str):
+                declared = _plain(value).rstrip("\0 ")
+        if self.canonical:
+            yield Preamble(bytes(128))
+            declared, encoding, meta = self._canonical_head(declared, meta, body)
+        else:
+            yield self._preamble()
+            encoding = self._exact_encoding(declared)
+        order = None if self.canonical else self.orders.get("")
+        if meta:
+            meta_enc = self.wire.get("metaEncoding")
+            meta_encoding = encoding_from_name(str(meta_enc)) if meta_enc else Encoding(True, True)
+            yield FileMetaStart(0, meta_encoding.explicit_vr, meta_encoding.little_endian)
+            yield from self._data_set(meta, "", CharsetScope(), meta_encoding.explicit_vr,
+                                      meta_encoding.little_endian, order, "dataSet")
+        yield DataSetStart(0, declared, encoding.explicit_vr, encoding.little_endian,
+                           encoding.deflated)
+        yield from self._data_set(body, "", CharsetScope(), encoding.explicit_vr,
+                                  encoding.little_endian, order, "dataSet")
+        if not self.canonical:
+            yield from self._trailing(self.wire.get("trailing"), "wire.trailing")
+        if encoding.deflated:
+            yield self._deflate_info()
+            if not self.canonical:
+                yield from self._trailing(self.wire.get("afterDeflate"), "wire.afterDeflate")
+        yield End(0)
+
+    def _checked_data_set(self):
+        """The document's dataSet, once its schema version is known to be 1.x."""
         doc = self.document
         version = doc.get("schemaVersion")
         if version is not None and not _is_null(version) and str(version).split(".")[0] != "1":
@@ -160,59 +196,43 @@ class IonSource:
         data_set = doc.get("dataSet")
         if data_set is None or _is_null(data_set) or not hasattr(data_set, "items"):
             raise IonDocumentError("missing dataSet struct", "dataSet")
+        return data_set
+
+    def _preamble(self) -> Preamble:
         wire = self.wire
-        fields = self._fields(data_set, "dataSet")
-        meta = [f for f in fields if f[0] >> 16 == 0x0002]
-        body = [f for f in fields if f[0] >> 16 != 0x0002]
-        declared = None
-        for tag, _, value, _ in meta:
-            if tag == TRANSFER_SYNTAX and isinstance(_plain(value), str):
-                declared = _plain(value).rstrip("\0 ")
-        if self.canonical:
-            yield Preamble(bytes(128))
-            encoding = encoding_for(declared) or Encoding(False, True)
-            target = self.target_syntax
-            if target is None:
-                native = declared in (None, "1.2.840.10008.1.2", "1.2.840.10008.1.2.2",
-                                      "1.2.840.10008.1.2.1.99", EXPLICIT_LE)
-                target = EXPLICIT_LE if native else declared
-            self._source_little = (self.source_encoding or encoding).little_endian
-            declared = target
-            encoding = encoding_for(target)
-            meta = self._canonical_meta(meta, body, target)
-        else:
-            preamble = wire.get("preamble", b"\0" * 128) if "preamble" in wire else bytes(128)
-            yield Preamble(None if _is_null(preamble) else bytes(preamble))
-            enc_name = wire.get("encoding")
-            encoding = (encoding_from_name(str(enc_name)) if enc_name
-                        else encoding_for(declared) or Encoding(False, True))
-            self._source_little = encoding.little_endian
-        order = None if self.canonical else self.orders.get("")
-        if meta:
-            meta_enc = wire.get("metaEncoding")
-            meta_encoding = encoding_from_name(str(meta_enc)) if meta_enc else Encoding(True, True)
-            yield FileMetaStart(0, meta_encoding.explicit_vr, meta_encoding.little_endian)
-            yield from self._data_set(meta, "", (), meta_encoding.explicit_vr,
-                                      meta_encoding.little_endian, order, "dataSet")
-        yield DataSetStart(0, declared, encoding.explicit_vr, encoding.little_endian,
-                           encoding.deflated)
-        yield from self._data_set(body, "", (), encoding.explicit_vr, encoding.little_endian,
-                                  order, "dataSet")
-        if not self.canonical:
-            yield from self._trailing(wire.get("trailing"), "wire.trailing")
-        if encoding.deflated:
-            deflate = wire.get("deflate") if not self.canonical else None
-            if deflate is None or _is_null(deflate) or "level" in deflate:
-                level = 6 if deflate is None or _is_null(deflate) else int(deflate["level"])
-                yield DeflateInfo(0, 0, level, 0, "")
-            else:
-                data = deflate.get("data")
-                yield DeflateInfo(int(deflate["dataOffset"]), int(deflate["length"]), None, 0,
-                                  str(deflate["sha256"]),
-                                  None if data is None or _is_null(data) else bytes(data))
-            if not self.canonical:
-                yield from self._trailing(wire.get("afterDeflate"), "wire.afterDeflate")
-        yield End(0)
+        preamble = wire.get("preamble", b"\0" * 128) if "preamble" in wire else bytes(128)
+        return Preamble(None if _is_null(preamble) else bytes(preamble))
+
+    def _exact_encoding(self, declared: Optional[str]) -> Encoding:
+        """The data set's recorded encoding, else the declared one."""
+        enc_name = self.wire.get("encoding")
+        encoding = (encoding_from_name(str(enc_name)) if enc_name
+                    else encoding_for(declared) or Encoding(False, True))
+        self._source_little = encoding.little_endian
+        return encoding
+
+    def _canonical_head(self, declared: Optional[str], meta: list, body: list):
+        """(transfer syntax, encoding, meta group) of a canonical file: native
+        data becomes explicit VR little endian unless a target is given."""
+        encoding = encoding_for(declared) or Encoding(False, True)
+        target = self.target_syntax
+        if target is None:
+            native = declared in (None, "1.2.840.10008.1.2", "1.2.840.10008.1.2.2",
+                                  "1.2.840.10008.1.2.1.99", EXPLICIT_LE)
+            target = EXPLICIT_LE if native else declared
+        self._source_little = (self.source_encoding or encoding).little_endian
+        return target, encoding_for(target), self._canonical_meta(meta, body, target)
+
+    def _deflate_info(self) -> DeflateInfo:
+        """How to compress: the recorded level, or the original compressed bytes."""
+        deflate = self.wire.get("deflate") if not self.canonical else None
+        if deflate is None or _is_null(deflate) or "level" in deflate:
+            level = 6 if deflate is None or _is_null(deflate) else int(deflate["level"])
+            return DeflateInfo(0, 0, level, 0, "")
+        data = deflate.get("data")
+        return DeflateInfo(int(deflate["dataOffset"]), int(deflate["length"]), None, 0,
+                           str(deflate["sha256"]),
+                           None if data is None or _is_null(data) else bytes(data))
 
     def _trailing(self, value, path: str):
         if value is None or _is_null(value):
@@ -241,14 +261,15 @@ class IonSource:
         )
         for tag, vr, value in required:
             plain = _plain(value)
-            if tag not in have and plain and (isinstance(plain, str) or tag == 0x00020001):
-                # (a UID only when the data set holds it as text)
+            if tag not in have and plain and ((isinstance(plain, str) and plain.isascii())
+                                              or tag == 0x00020001):
+                # (a UID only when the data set holds it as ASCII text)
                 have[tag] = (tag, vr, value, "dataSet.%08X" % tag)
         out = sorted(have.values(), key=lambda f: f[0])
         size = 0
         for tag, vr, value, path in out:
             data = self._primitive_bytes(tag, vr, value, None, True, (), path)
-            size += (12 if vr in LONG_VRS else 8) + len(data)
+            size += header_size(True, vr) + len(data)
         return [(META_GROUP_LENGTH, "UL", size, "dataSet.FileMetaInformationGroupLength")] + out
 
     # -- data sets -------------------------------------------------------------------
@@ -279,28 +300,24 @@ class IonSource:
             out.append((tag, vr, value, fpath))
         return out
 
-    def _data_set(self, fields: list, prefix: str, charsets: tuple, explicit: bool,
+    def _data_set(self, fields: list, prefix: str, charsets: CharsetScope, explicit: bool,
                   little: bool, order: Optional[list], path: str):
         if order is not None:
             fields = self._ordered(fields, order, path)
         else:
             fields = sorted(fields, key=lambda f: f[0])
         counts: Dict[int, int] = {}
-        current = charsets
         for tag, vr, value, fpath in fields:
             key = prefix + "%08X" % tag
             seen = counts[tag] = counts.get(tag, 0) + 1
             if seen > 1:            # a repeated tag: its wire path says which one
                 key = f"{key}#{seen}"
             facts = self.elements.get(key)
-            # as in the visitor: the data set's character set applies to the tags
-            # above (0008,0005) written after it; the rest use the inherited one
-            in_force = current if tag > SPECIFIC_CHARACTER_SET else charsets
-            yield from self._element(tag, vr, value, key, facts, in_force, explicit, little,
-                                     fpath)
+            yield from self._element(tag, vr, value, key, facts, charsets.for_tag(tag),
+                                     explicit, little, fpath)
             if tag == SPECIFIC_CHARACTER_SET:
                 text = _plain(value)
-                current = charset.parse_charsets(text if isinstance(text, str) else None)
+                charsets.current = charset.parse_charsets(text if isinstance(text, str) else None)
 
     @staticmethod
     def _ordered(fields: list, order, path: str) -> list:
@@ -385,9 +402,7 @@ class IonSource:
             undefined = vr == "UN" or (not explicit and dictionary_vr(tag) != "SQ")
         length = UNDEFINED if undefined else facts.get("length")
         yield SequenceStart(tag, vr, None if length is None else int(length), 0, raw_vr, reserved)
-        inner_explicit, inner_little = explicit, little
-        if vr == "UN" and undefined:
-            inner_explicit, inner_little = False, True
+        inner = Context(explicit, little).inside(vr, length)
         for index, item in enumerate(items):
             ipath = f"{path}[{index}]"
             if not hasattr(item, "items") or _is_null(item):
@@ -399,8 +414,8 @@ class IonSource:
             yield ItemStart(0, None if ilength is None else int(ilength))
             fields = self._fields(item, ipath)
             order = None if self.canonical else self.orders.get(ikey)
-            yield from self._data_set(fields, ikey + "/", charsets, inner_explicit, inner_little,
-                                      order, ipath)
+            yield from self._data_set(fields, ikey + "/", CharsetScope(charsets),
+                                      inner.explicit, inner.little, order, ipath)
             yield ItemEnd(0, bool(iundef), int(ifacts.get("delimiterLength", 0)))
         yield SequenceEnd(0, bool(undefined), int(facts.get("delimiterLength", 0)))
 

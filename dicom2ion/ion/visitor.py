@@ -25,15 +25,15 @@ from ..events import (
     SequenceEnd, SequenceStart, Trailing, ValueChunk,
 )
 from ..p10.syntax import Encoding, encoding_for
-from ..p10.vr import LONG_VRS
+from ..p10.wire import (
+    ITEM, SEQUENCE_END, SPECIFIC_CHARACTER_SET, CharsetScope, Context, header_size, item_header,
+)
 from . import values
+from .inline import InlineLimits
 from .null import null
 from .order import sort_key
 
-SPECIFIC_CHARACTER_SET = 0x00080005
 NUMBER_OF_FRAMES = 0x00280008
-PIXEL_DATA = 0x7FE00010
-_ITEM_HEADER = struct.Struct("<HHL")
 _BOT = struct.Struct("<L")
 
 # tag -> the single VR the dictionary gives, or None (multi-VR, no VR, unknown)
@@ -80,24 +80,16 @@ def annotate(value, vr: str):
     raise TypeError(type(value))
 
 
-def header_size(explicit: bool, vr: str, raw_vr: Optional[bytes]) -> int:
-    if not explicit:
-        return 8
-    return 12 if raw_vr is not None or vr in LONG_VRS else 8
-
-
 class _DataSet:
     """Elements of the top-level data set or of one item."""
 
-    __slots__ = ("fields", "prefix", "charsets", "inherited", "explicit", "little", "tags",
-                 "in_order",
+    __slots__ = ("fields", "prefix", "charsets", "explicit", "little", "tags", "in_order",
                  "frames", "seen", "tag_set", "floor")
 
-    def __init__(self, prefix: str, charsets: tuple, explicit: bool, little: bool):
+    def __init__(self, prefix: str, charsets: CharsetScope, explicit: bool, little: bool):
         self.fields: list = []        # (sort key, name, value)
         self.prefix = prefix          # wire path of this data set + "/" (or "")
-        self.charsets = charsets      # in force after (0008,0005)
-        self.inherited = charsets     # for tags below (0008,0005)
+        self.charsets = charsets      # which Specific Character Set applies
         self.explicit = explicit
         self.little = little
         self.tags: List[int] = []
@@ -191,12 +183,11 @@ class IonVisitor:
     """Consumes reader events; ``data_set`` and ``wire`` hold the result
     after the ``End`` event."""
 
-    def __init__(self, *, standard_limit: Optional[int] = 256, private_limit: Optional[int] = 256,
+    def __init__(self, *, limits: InlineLimits = InlineLimits(),
                  bulk_sink: Optional[BulkSink] = None):
-        self.standard_limit = standard_limit
-        self.private_limit = private_limit
+        self.limits = limits
         self.bulk_sink = bulk_sink
-        self._inline_fragments = standard_limit is None
+        self._inline_fragments = limits.everything
         self.data_set: Optional[dict] = None
         self.wire: dict = {}
         self.transfer_syntax: Optional[str] = None
@@ -233,9 +224,6 @@ class IonVisitor:
         if event.reserved:
             self._fact(key, "reserved", event.reserved)
 
-    def _limit(self, tag: int) -> Optional[int]:
-        return self.private_limit if tag & 0x10000 else self.standard_limit
-
     def _add(self, ds: _DataSet, tag: int, vr: str, value, annotated: Optional[bool] = None) -> None:
         if annotated is None:
             annotated = bool(tag & 0x10000) or vr != dictionary_vr(tag)
@@ -254,7 +242,8 @@ class IonVisitor:
         if not event.explicit_vr or not event.little_endian:
             self.wire["metaEncoding"] = Encoding(event.explicit_vr, event.little_endian).name
         if not self._stack:
-            self._stack.append(_DataSet("", (), event.explicit_vr, event.little_endian))
+            self._stack.append(_DataSet("", CharsetScope(), event.explicit_vr,
+                                        event.little_endian))
 
     def _data_set_start(self, event: DataSetStart) -> None:
         self.transfer_syntax = event.transfer_syntax
@@ -267,7 +256,8 @@ class IonVisitor:
             # the writer puts the meta group first: order is checked per section
             top.floor = len(top.tags)
         else:
-            self._stack.append(_DataSet("", (), event.explicit_vr, event.little_endian))
+            self._stack.append(_DataSet("", CharsetScope(), event.explicit_vr,
+                                        event.little_endian))
 
     # -- primitive values ---------------------------------------------------------
     def _element(self, event: Element) -> None:
@@ -280,10 +270,10 @@ class IonVisitor:
         data = event.value
         if data is None:
             self._pending = (ds, tag, vr, event.offset + header_size(ds.explicit, vr, event.raw_vr),
-                             event.length, hashlib.sha256(), [] if self._limit(tag) is None else None,
+                             event.length, hashlib.sha256(), [] if self.limits.limit_for(tag) is None else None,
                              self.bulk_sink.begin() if self.bulk_sink else None)
             return
-        limit = self._limit(tag)
+        limit = self.limits.limit_for(tag)
         if limit is not None and len(data) > limit:
             sha = hashlib.sha256(data).hexdigest()
             if self.bulk_sink is not None:
@@ -291,14 +281,13 @@ class IonVisitor:
             offset = event.offset + header_size(ds.explicit, vr, event.raw_vr)
             self._add(ds, tag, vr, {"dataOffset": offset, "length": len(data), "sha256": sha})
             return
-        value, facts = values.decode(vr, data, ds.little,
-                                     ds.charsets if tag > SPECIFIC_CHARACTER_SET else ds.inherited)
+        value, facts = values.decode(vr, data, ds.little, ds.charsets.for_tag(tag))
         if facts:
             key = ds.key(tag)
             for name, fact in facts.items():
                 self._fact(key, name, fact)
         if tag == SPECIFIC_CHARACTER_SET:
-            ds.charsets = charset.parse_charsets(value if isinstance(value, str) else None)
+            ds.charsets.current = charset.parse_charsets(value if isinstance(value, str) else None)
         elif tag == NUMBER_OF_FRAMES and isinstance(value, str):
             try:
                 ds.frames = int(value)
@@ -332,9 +321,8 @@ class IonVisitor:
         if handle is not None:
             self.bulk_sink.finish(handle, sha)
         if chunks is not None:
-            value, facts = values.decode(
-                vr, b"".join(chunks), ds.little,
-                ds.charsets if tag > SPECIFIC_CHARACTER_SET else ds.inherited)
+            value, facts = values.decode(vr, b"".join(chunks), ds.little,
+                                         ds.charsets.for_tag(tag))
             if facts:
                 for name, fact in facts.items():
                     self._fact(ds.key(tag), name, fact)
@@ -349,14 +337,11 @@ class IonVisitor:
         ds.note(tag)
         key = ds.key(tag)
         self._header_facts(key, event)
-        explicit = ds.explicit
-        little = ds.little
-        if event.vr == "UN" and event.length == UNDEFINED:
-            explicit, little = False, True
+        inner = Context(ds.explicit, ds.little).inside(event.vr, event.length)
         header = header_size(ds.explicit, event.vr, event.raw_vr)
         annotated = bool(tag & 0x10000) or event.vr != dictionary_vr(tag)
         self._stack.append(_Sequence(tag, event.vr, key, event.length, event.offset, header,
-                                     explicit, little, ds, annotated))
+                                     inner.explicit, inner.little, ds, annotated))
         if not (event.vr == "UN" and event.length == UNDEFINED):
             # (a UN sequence is always written with undefined length)
             self._seq_lengths.append((key, event.length == UNDEFINED))
@@ -367,9 +352,8 @@ class IonVisitor:
         seq.item_start = (event.offset, event.length)
         item_key = f"{seq.key}/{index}"
         self._item_lengths.append((item_key, event.length == UNDEFINED))
-        parent = seq.parent
-        charsets = parent.charsets if seq.tag > SPECIFIC_CHARACTER_SET else parent.inherited
-        self._stack.append(_DataSet(item_key + "/", charsets, seq.explicit, seq.little))
+        self._stack.append(_DataSet(item_key + "/", seq.parent.charsets.item(seq.tag),
+                                    seq.explicit, seq.little))
 
     def _item_end(self, event: ItemEnd) -> None:
         ds = self._stack.pop()
@@ -408,8 +392,7 @@ class IonVisitor:
 
     def _fragment(self, event: Fragment) -> None:
         frag = self._stack[-1]
-        header = _ITEM_HEADER.pack(0xFFFE, 0xE000, event.length)
-        frag.hash.update(header)
+        frag.hash.update(item_header(ITEM, event.length, True))
         frag.length += 8 + event.length
         if frag.bot is None:
             if event.value is None:
@@ -471,7 +454,7 @@ class IonVisitor:
 
     def _fragments_end(self, event: FragmentsEnd) -> None:
         frag = self._stack.pop()
-        frag.hash.update(_ITEM_HEADER.pack(0xFFFE, 0xE0DD, event.length))
+        frag.hash.update(item_header(SEQUENCE_END, event.length, True))
         frag.length += 8
         if event.length:
             self._fact(frag.key, "delimiterLength", event.length)
@@ -513,7 +496,7 @@ class IonVisitor:
             # no zlib level reproduces the stream: keep its bytes where asked
             if self.bulk_sink is not None:
                 self.bulk_sink.store(event.sha256, event.raw)
-            if self.standard_limit is None:
+            if self.limits.everything:
                 deflate["data"] = event.raw
         self.wire["deflate"] = deflate
 

@@ -10,7 +10,7 @@
         ...
 
 The events do not depend on how the input was cut into chunks. Values
-longer than ``inline_limit`` arrive as ``ValueChunk`` events of
+longer than ``chunk_threshold`` arrive as ``ValueChunk`` events of
 ``chunk_size`` bytes, so memory stays bounded whatever the file size.
 """
 
@@ -21,7 +21,6 @@ import struct
 import zlib
 from typing import Iterator, List, Optional
 
-from ..dictionary import is_standard_group, lookup, vr_of
 from ..errors import DicomParseError
 from ..hashing import sha256_for
 from ..events import (
@@ -30,13 +29,12 @@ from ..events import (
     SequenceEnd, SequenceStart, Trailing, ValueChunk,
 )
 from .syntax import Encoding, encoding_for
-from .vr import VR_FROM_BYTES
-
-ITEM = 0xFFFEE000
-ITEM_END = 0xFFFEE00D
-SEQUENCE_END = 0xFFFEE0DD
-PIXEL_DATA = 0x7FE00010
-TRANSFER_SYNTAX = 0x00020010
+from .wire import (
+    ITEM, ITEM_END, ITEM_GROUP, SEQUENCE_END, TRANSFER_SYNTAX, VR_TABLE, Context,
+    can_be_trailing, cuts_a_header,
+    detect_encoding, implicit_value_is_sequence, implicit_vr, is_null_tag_start,
+    meta_is_explicit, read_vr, starts_meta_group, undefined_length_opens,
+)
 
 _LE_HH = struct.Struct("<HH")
 _BE_HH = struct.Struct(">HH")
@@ -46,21 +44,6 @@ _LE_H = struct.Struct("<H")
 _BE_H = struct.Struct(">H")
 _LE_HL = struct.Struct("<HL")
 _BE_HL = struct.Struct(">HL")
-
-_OB_OR_OW: dict = {}
-
-
-def _implicit_ob(tag: int) -> str:
-    """VR for an implicit-VR tag whose dictionary VR starts with OB: OW when
-    the dictionary allows "OB or OW" (PS3.5 A.1), else OB."""
-    vr = _OB_OR_OW.get(tag)
-    if vr is None:
-        entry = lookup(tag)
-        vr = "OW" if entry is not None and "OW" in entry.vrs else "OB"
-        if not tag & 0x10000:
-            _OB_OR_OW[tag] = vr
-    return vr
-
 
 # Frame kinds on the nesting stack.
 _DATASET, _ITEM, _SEQUENCE, _FRAGMENTS = range(4)
@@ -87,12 +70,12 @@ class P10Reader:
     """Incremental P10 parser. ``feed`` bytes, ``close`` at end of input,
     and iterate ``events()`` after each call."""
 
-    def __init__(self, *, source: Optional[str] = None, inline_limit: int = 1 << 20,
+    def __init__(self, *, name: Optional[str] = None, chunk_threshold: int = 1 << 20,
                  chunk_size: int = 1 << 20, max_depth: int = 64,
                  total_size: Optional[int] = None):
-        self.source = source
+        self.name = name              # names the input in error messages
         self.total_size = total_size  # when known, impossible lengths fail at once
-        self.inline_limit = inline_limit
+        self.chunk_threshold = chunk_threshold  # longer values arrive in chunks
         self.chunk_size = chunk_size
         self.max_depth = max_depth
         self._buf = b""
@@ -252,7 +235,7 @@ class P10Reader:
         path = list(self._path)
         if tag is not None:
             path.append(tag)
-        return DicomParseError(message, offset, path, self.source)
+        return DicomParseError(message, offset, path, self.name)
 
     # -- output ------------------------------------------------------------
     def events(self) -> Iterator[object]:
@@ -305,8 +288,8 @@ class P10Reader:
         if self._available() < 6 and not self._eof:
             return None
         buf, p = self._buf, self._pos
-        if self._available() >= 6 and _LE_HH.unpack_from(buf, p)[0] == 0x0002:
-            explicit = buf[p + 4:p + 6] in VR_FROM_BYTES
+        if self._available() >= 6 and starts_meta_group(buf[p:p + 6]):
+            explicit = meta_is_explicit(buf[p:p + 6])
             self._meta_encoding = Encoding(explicit, True)
             self._stack = [_Frame(_DATASET, None, explicit, True, 0)]
             self._phase = self._resume = _META
@@ -316,12 +299,14 @@ class P10Reader:
         return self._body_start()
 
     def _meta(self):
+        if len(self._stack) > 1:        # inside a sequence of the meta group
+            return self._body()
         if self._available() < 4:
             if not self._eof:
                 return None
             self._phase = _BODY_START
             return self._body_start()
-        if _LE_HH.unpack_from(self._buf, self._pos)[0] != 0x0002:
+        if not starts_meta_group(self._buf[self._pos:self._pos + 4]):
             self._phase = _BODY_START
             return self._body_start()
         event = self._body()
@@ -348,9 +333,9 @@ class P10Reader:
             self._start_inflate()
             if self._available() < 8 and not self._eof:
                 return None
-        encoding = self._detect(declared)
-        if declared is None and self._available() >= 4 and self._buf[self._pos:self._pos + 2] == b"\0\0" \
-                and self._buf[self._pos + 2:self._pos + 4] in (b"\0\0", b"\0\x00"):
+        head = self._buf[self._pos:self._pos + 8]
+        encoding = detect_encoding(head, declared)
+        if declared is None and is_null_tag_start(head):
             raise self._error("not a DICOM file: no preamble, no meta group, and the first "
                               "element has tag (0000,0000)")
         self.encoding = encoding
@@ -361,32 +346,6 @@ class P10Reader:
                             encoding.explicit_vr, encoding.little_endian,
                             encoding.deflated)
 
-    def _detect(self, declared: Optional[Encoding]) -> Encoding:
-        """The encoding the first data set element really uses."""
-        buf, p = self._buf, self._pos
-        deflated = declared.deflated if declared else False
-        if self._available() < 8:
-            return declared or Encoding(False, True)
-        explicit = buf[p + 4:p + 6] in VR_FROM_BYTES
-        if declared is not None:
-            # the declared byte order is trusted; explicit vs implicit VR is checked
-            little = declared.little_endian
-            explicit = explicit if declared.explicit_vr else explicit and little
-        else:
-            group_le = _LE_H.unpack_from(buf, p)[0]
-            group_be = _BE_H.unpack_from(buf, p)[0]
-            if group_le in (0x0002, 0x0008):
-                little = True
-            elif group_be in (0x0002, 0x0008):
-                little = False
-            elif explicit:
-                little = _LE_H.unpack_from(buf, p + 6)[0] <= _BE_H.unpack_from(buf, p + 6)[0]
-            else:
-                little = True
-            if not little:
-                explicit = True
-        return Encoding(explicit, little, deflated)
-
     # -- the data set --------------------------------------------------------
     def _body(self):
         stack = self._stack
@@ -395,82 +354,42 @@ class P10Reader:
         p = self._pos
         avail = len(buf) - p
         absolute = self._base + p
-        # end of a defined-length container
         if frame.end is not None and absolute >= frame.end:
-            if absolute > frame.end and frame.kind != _SEQUENCE:
-                raise self._error("element runs past the end of its item", absolute)
-            # (a last item that overruns its sequence's declared length is kept;
-            # the declared length travels in the events)
-            return self._close_frame(frame, absolute, False, 0)
+            return self._defined_end(frame, absolute)
         if avail < 8:
-            if not self._eof:
-                return None
-            if frame.kind == _DATASET:
-                if not self._seen_element and not self._had_meta:
-                    raise self._error("not a DICOM file: no data elements"
-                                      + (" (empty input)" if self._size == 0 else ""))
-                if avail == 0:
-                    return self._finish()
-                if self._cut_header(buf, p, avail, frame):
-                    raise self._error(f"truncated: input ends {avail} bytes into an element "
-                                      "header", absolute,
-                                      self._tag_at(buf, p, frame) if avail >= 4 else None)
-                if self._phase == _META:
-                    # the data set begins here, as after a shorter tail: the bytes
-                    # belong to it (deflated or not), not to the meta group
-                    self._phase = _BODY_START
-                    return self._body_start()
-                self._phase = _TRAILING
-                return self._trailing()
-            raise self._error("truncated: input ends inside "
-                              + ("a sequence" if frame.kind != _ITEM else "an item"))
+            return self._input_short(frame, avail)
         little = frame.little
         if little:
             group, elem, length = _LE_HHL.unpack_from(buf, p)
         else:
             group, elem, length = _BE_HHL.unpack_from(buf, p)
         tag = (group << 16) | elem
-        kind = frame.kind
-        if group == 0xFFFE:
+        if group == ITEM_GROUP:
             return self._item_tag(frame, tag, length, absolute)
+        kind = frame.kind
         if kind == _SEQUENCE or kind == _FRAGMENTS:
             raise self._error(f"expected an item tag, found {tag >> 16:04X},{tag & 0xFFFF:04X}",
                               absolute)
         raw_vr = None
         reserved = 0
+        header = 8
         if frame.explicit:
             vr_bytes = buf[p + 4:p + 6]
-            known = VR_FROM_BYTES.get(vr_bytes)
-            if known is None:
-                # Not a valid VR: read it as UN with a long header, keep the bytes.
-                if not (65 <= vr_bytes[0] <= 90 and 65 <= vr_bytes[1] <= 90):
-                    if kind == _DATASET and self._phase == _BODY and len(stack) == 1 \
-                            and self._looks_like_trailing(tag):
-                        self._phase = _TRAILING
-                        return self._trailing()
-                    raise self._error(f"invalid VR bytes {vr_bytes!r}", absolute, tag)
-                vr, long_form = "UN", True
-                raw_vr = vr_bytes
-            else:
-                vr, long_form = known
+            parsed = VR_TABLE.get(vr_bytes) or read_vr(vr_bytes)
+            if parsed is None:
+                return self._not_an_element(frame, tag, vr_bytes, absolute)
+            vr, long_form, raw_vr = parsed
             if long_form:
                 if avail < 12:
                     if not self._eof:
                         return None
                     raise self._error("truncated element header", absolute, tag)
-                if little:
-                    reserved, length = _LE_HL.unpack_from(buf, p + 6)
-                else:
-                    reserved, length = _BE_HL.unpack_from(buf, p + 6)
+                reserved, length = (_LE_HL if little else _BE_HL).unpack_from(buf, p + 6)
                 header = 12
             else:
                 length = (_LE_H if little else _BE_H).unpack_from(buf, p + 6)[0]
-                header = 8
         else:
-            vr = vr_of(tag) or "UN"
-            if vr == "OB":
-                vr = _implicit_ob(tag)
-            header = 8
+            vr = implicit_vr(tag)
         if len(stack) == 1:
             if group == 0x0002 and self._phase == _BODY:
                 # The Ion document keeps group 0002 in the meta group, which the
@@ -482,25 +401,74 @@ class P10Reader:
             self._last_tag = tag
         if length == UNDEFINED:
             return self._open_undefined(frame, tag, vr, absolute, header, raw_vr, reserved)
-        value_start = absolute + header
-        end = value_start + length
+        return self._defined(frame, tag, vr, length, header, raw_vr, reserved, absolute)
+
+    def _defined_end(self, frame: _Frame, absolute: int):
+        """The end of a defined-length item or sequence is reached."""
+        if absolute > frame.end and frame.kind != _SEQUENCE:
+            raise self._error("element runs past the end of its item", absolute)
+        # (a last item that overruns its sequence's declared length is kept;
+        # the declared length travels in the events)
+        return self._close_frame(frame, absolute, False, 0)
+
+    def _input_short(self, frame: _Frame, avail: int):
+        """Fewer than 8 bytes left: wait, finish, refuse a cut header, start
+        the data set after the meta group, or keep them as trailing bytes."""
+        if not self._eof:
+            return None
+        if frame.kind == _DATASET:
+            if not self._seen_element and not self._had_meta:
+                raise self._error("not a DICOM file: no data elements"
+                                  + (" (empty input)" if self._size == 0 else ""))
+            if avail == 0:
+                return self._finish()
+            buf, p = self._buf, self._pos
+            if self._cut_header(buf, p, avail, frame):
+                raise self._error(f"truncated: input ends {avail} bytes into an element "
+                                  "header", self._base + p,
+                                  self._tag_at(buf, p, frame) if avail >= 4 else None)
+            if self._phase == _META:
+                # the data set begins here, as after a shorter tail: the bytes
+                # belong to it (deflated or not), not to the meta group
+                self._phase = _BODY_START
+                return self._body_start()
+            self._phase = _TRAILING
+            return self._trailing()
+        raise self._error("truncated: input ends inside "
+                          + ("a sequence" if frame.kind != _ITEM else "an item"))
+
+    def _not_an_element(self, frame: _Frame, tag: int, vr_bytes: bytes, absolute: int):
+        """Explicit VR bytes that are not a VR: trailing bytes after the data
+        set's last element, else an error."""
+        if frame.kind == _DATASET and self._phase == _BODY and len(self._stack) == 1 \
+                and self._seen_element and can_be_trailing(self._buf[self._pos:self._pos + 8],
+                                                           True):
+            self._phase = _TRAILING
+            return self._trailing()
+        raise self._error(f"invalid VR bytes {vr_bytes!r}", absolute, tag)
+
+    def _defined(self, frame: _Frame, tag: int, vr: str, length: int, header: int,
+                 raw_vr: Optional[bytes], reserved: int, absolute: int):
+        """An element of defined length: a sequence, or a value whole or in chunks."""
+        end = absolute + header + length
         if frame.end is not None and end > frame.end:
             raise self._error(f"length {length} runs past the end of its item or sequence",
                               absolute, tag)
+        p = self._pos
         if vr == "SQ":
             self._pos = p + header
-            self._push(_SEQUENCE, end, frame.explicit, little, tag, absolute)
+            self._push(_SEQUENCE, end, frame.explicit, frame.little, tag, absolute)
             return SequenceStart(tag, vr, length, absolute, raw_vr, reserved)
-        if not frame.explicit and vr == "UN" and length >= 8 and avail < header + 4 \
-                and not self._eof:
-            return None
-        if (not frame.explicit and vr == "UN" and length >= 8
-                and buf[p + header:p + header + 4] == b"\xfe\xff\x00\xe0"):
-            # A sequence that the dictionary does not know (private, implicit VR).
-            self._pos = p + header
-            self._push(_SEQUENCE, end, False, True, tag, absolute)
-            return SequenceStart(tag, "SQ", length, absolute)
-        if length <= self.inline_limit:
+        if not frame.explicit and vr == "UN" and length >= 8:
+            if self._available() < header + 4 and not self._eof:
+                return None
+            if implicit_value_is_sequence(vr, length, self._buf[p + header:p + header + 4]):
+                # A sequence that the dictionary does not know (private, implicit VR).
+                self._pos = p + header
+                self._push(_SEQUENCE, end, False, True, tag, absolute)
+                return SequenceStart(tag, "SQ", length, absolute)
+        if length <= self.chunk_threshold:
+            avail = self._available()
             if avail < header + length:
                 if not self._eof:
                     return None
@@ -508,15 +476,18 @@ class P10Reader:
                                   f"{header + length - avail} more bytes than the input has",
                                   absolute, tag)
             self._pos = p + header + length
-            return Element(tag, vr, length, absolute, buf[p + header:p + header + length],
+            return Element(tag, vr, length, absolute, self._buf[p + header:p + header + length],
                            raw_vr, reserved)
         self._check_size(end, absolute, tag)
         self._pos = p + header
+        self._start_chunks(length, tag, absolute)
+        return Element(tag, vr, length, absolute, None, raw_vr, reserved)
+
+    def _start_chunks(self, length: int, tag: int, offset: int) -> None:
         self._remaining = length
         self._value_tag = tag
-        self._value_offset = absolute
+        self._value_offset = offset
         self._phase = _VALUE
-        return Element(tag, vr, length, absolute, None, raw_vr, reserved)
 
     def _check_size(self, end: int, offset: int, tag: int) -> None:
         if self.total_size is not None and self._inflater is None and end > self.total_size:
@@ -529,27 +500,8 @@ class P10Reader:
         return (group << 16) | elem
 
     def _cut_header(self, buf, p: int, avail: int, frame: _Frame) -> bool:
-        """Whether the last 2-7 bytes of the input start the header of a next
-        top-level element (the file was cut inside it) rather than being
-        trailing bytes: an item tag, or a standard group (or the group of the
-        latest element) no lower than the latest, a tag above it and, when
-        there, valid VR bytes. A single byte is kept as trailing."""
-        if avail < 2:
-            return False
-        group = (_LE_H if frame.little else _BE_H).unpack_from(buf, p)[0]
-        if group == 0xFFFE:
-            return True
-        last = self._last_tag
-        if group < last >> 16 or not (group == last >> 16 or is_standard_group(group)):
-            return False
-        if avail >= 4 and self._tag_at(buf, p, frame) <= last:
-            return False
-        return not (avail >= 6 and frame.explicit and buf[p + 4:p + 6] not in VR_FROM_BYTES)
-
-    def _looks_like_trailing(self, tag: int) -> bool:
-        """Bytes that are not an element after at least one top-level element
-        are kept as trailing bytes; at the start they are an error."""
-        return self._seen_element
+        """Whether the last ``avail`` (< 8) bytes start a cut header (wire.cuts_a_header)."""
+        return cuts_a_header(buf[p:p + avail], self._last_tag, frame.explicit, frame.little)
 
     def _push(self, kind: int, end: Optional[int], explicit: bool, little: bool,
               tag: int, offset: int) -> None:
@@ -561,55 +513,26 @@ class P10Reader:
 
     def _open_undefined(self, frame, tag, vr, absolute, header, raw_vr, reserved):
         self._pos += header
-        if vr == "SQ":
-            self._push(_SEQUENCE, None, frame.explicit, frame.little, tag, absolute)
-            return SequenceStart(tag, "SQ", UNDEFINED, absolute, raw_vr, reserved)
-        if frame.explicit:
-            if vr == "UN" and raw_vr is None:
-                # UN of undefined length: a sequence encoded in implicit VR LE.
-                self._push(_SEQUENCE, None, False, True, tag, absolute)
-                return SequenceStart(tag, "UN", UNDEFINED, absolute, raw_vr, reserved)
-            if vr in ("OB", "OW") or raw_vr is not None:
-                self._push(_FRAGMENTS, None, frame.explicit, frame.little, tag, absolute)
-                return FragmentsStart(tag, vr, absolute, raw_vr, reserved)
-            raise self._error(f"undefined length is not allowed for VR {vr}", absolute, tag)
-        if tag == PIXEL_DATA or vr in ("OB", "OW", "OB or OW"):
-            self._push(_FRAGMENTS, None, False, frame.little, tag, absolute)
-            return FragmentsStart(tag, "OB", absolute)
-        # implicit VR: an undefined length means a sequence
-        self._push(_SEQUENCE, None, False, frame.little, tag, absolute)
-        return SequenceStart(tag, "SQ" if vr in ("SQ", "UN") else vr, UNDEFINED, absolute)
+        opens, vr = undefined_length_opens(tag, vr, raw_vr, frame.explicit)
+        if opens == "sequence":
+            inner = Context(frame.explicit, frame.little).inside(vr, UNDEFINED)
+            self._push(_SEQUENCE, None, inner.explicit, inner.little, tag, absolute)
+            return SequenceStart(tag, vr, UNDEFINED, absolute, raw_vr, reserved)
+        if opens == "fragments":
+            self._push(_FRAGMENTS, None, frame.explicit, frame.little, tag, absolute)
+            return FragmentsStart(tag, vr, absolute, raw_vr, reserved)
+        raise self._error(f"undefined length is not allowed for VR {vr}", absolute, tag)
 
     def _item_tag(self, frame: _Frame, tag: int, length: int, absolute: int):
         kind = frame.kind
         if tag == ITEM:
             if kind == _SEQUENCE:
                 self._pos += 8
-                if length == UNDEFINED:
-                    self._push(_ITEM, None, frame.explicit, frame.little, tag, absolute)
-                    return ItemStart(absolute, UNDEFINED)
-                end = absolute + 8 + length
+                end = None if length == UNDEFINED else absolute + 8 + length
                 self._push(_ITEM, end, frame.explicit, frame.little, tag, absolute)
                 return ItemStart(absolute, length)
             if kind == _FRAGMENTS:
-                if length == UNDEFINED:
-                    raise self._error("fragment with undefined length", absolute, tag)
-                if length <= self.inline_limit:
-                    if self._available() < 8 + length:
-                        if not self._eof:
-                            return None
-                        raise self._error(f"truncated: fragment of length {length} "
-                                          "runs past the end of the input", absolute, tag)
-                    p = self._pos
-                    self._pos = p + 8 + length
-                    return Fragment(absolute, length, self._buf[p + 8:p + 8 + length])
-                self._check_size(absolute + 8 + length, absolute, tag)
-                self._pos += 8
-                self._remaining = length
-                self._value_tag = tag
-                self._value_offset = absolute
-                self._phase = _VALUE
-                return Fragment(absolute, length, None)
+                return self._fragment(tag, length, absolute)
             raise self._error("item tag outside a sequence", absolute, tag)
         if tag == ITEM_END:
             if kind != _ITEM or frame.end is not None:
@@ -623,6 +546,24 @@ class P10Reader:
             self._pos += 8
             return self._close_frame(frame, absolute, True, length)
         raise self._error(f"unknown item tag {tag >> 16:04X},{tag & 0xFFFF:04X}", absolute)
+
+    def _fragment(self, tag: int, length: int, absolute: int):
+        """One item of encapsulated data: whole, or in chunks when long."""
+        if length == UNDEFINED:
+            raise self._error("fragment with undefined length", absolute, tag)
+        if length <= self.chunk_threshold:
+            if self._available() < 8 + length:
+                if not self._eof:
+                    return None
+                raise self._error(f"truncated: fragment of length {length} "
+                                  "runs past the end of the input", absolute, tag)
+            p = self._pos
+            self._pos = p + 8 + length
+            return Fragment(absolute, length, self._buf[p + 8:p + 8 + length])
+        self._check_size(absolute + 8 + length, absolute, tag)
+        self._pos += 8
+        self._start_chunks(length, tag, absolute)
+        return Fragment(absolute, length, None)
 
     def _close_frame(self, frame: _Frame, absolute: int, delimited: bool, length: int):
         self._stack.pop()
@@ -670,7 +611,7 @@ class P10Reader:
         self._pending.extend(self._end_events())
         if not data:
             return self._pending.pop(0)
-        if len(data) <= self.inline_limit:
+        if len(data) <= self.chunk_threshold:
             return Trailing(self._base + p, data)
         chunks = [data[i:i + self.chunk_size] for i in range(0, len(data), self.chunk_size)]
         self._pending[0:0] = [ValueChunk(c, i == len(chunks) - 1) for i, c in enumerate(chunks)]
@@ -689,7 +630,7 @@ class P10Reader:
                 # a deflate stream always ends with a final block: without it the
                 # file was cut, even when the inflated bytes end between elements
                 raise DicomParseError("truncated: the deflated data set ends before its "
-                                      "compressed stream does", self._size, (), self.source)
+                                      "compressed stream does", self._size, (), self.name)
             events.append(self._deflate_info())
             if self._raw_tail:
                 events.append(Trailing(self._raw_offset + self._raw_seen, self._raw_tail))

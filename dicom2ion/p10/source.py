@@ -51,7 +51,7 @@ class EventStream:
     ``reader.size`` describe the whole input once iteration ends."""
 
     def __init__(self, source, *, read_size: int = READ_SIZE, **reader_options):
-        reader_options.setdefault("source", source_name(source))
+        reader_options.setdefault("name", source_name(source))
         reader_options.setdefault("total_size", _size_of(source))
         self.reader = P10Reader(**reader_options)
         self._source = source

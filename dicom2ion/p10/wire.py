@@ -1,0 +1,252 @@
+"""The DICOM wire rules, each written once.
+
+The reader, the writer, the listing and the Ion mapping all ask this module:
+how long an element header is, which encoding holds inside a container,
+what an undefined length opens, which VR an implicit-VR tag has, where the
+Specific Character Set applies, and which bytes can be trailing bytes.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import NamedTuple, Optional, Tuple
+
+from ..dictionary import is_standard_group, lookup, vr_of
+from .syntax import Encoding
+from .vr import CHARSET_VRS, LONG_VRS, VR_FROM_BYTES
+
+__all__ = [
+    "ITEM", "ITEM_END", "SEQUENCE_END", "ITEM_GROUP", "META_GROUP", "SPECIFIC_CHARACTER_SET",
+    "TRANSFER_SYNTAX", "PIXEL_DATA", "CHARSET_VRS", "Context", "IMPLICIT_LITTLE",
+    "header_size", "item_header", "implicit_vr", "read_vr", "undefined_length_opens",
+    "implicit_value_is_sequence", "charsets_for", "CharsetScope", "is_upper_vr",
+]
+
+# -- tags ---------------------------------------------------------------------
+ITEM_GROUP = 0xFFFE
+ITEM = 0xFFFEE000
+ITEM_END = 0xFFFEE00D
+SEQUENCE_END = 0xFFFEE0DD
+META_GROUP = 0x0002
+META_GROUP_LENGTH = 0x00020000
+TRANSFER_SYNTAX = 0x00020010
+SPECIFIC_CHARACTER_SET = 0x00080005
+PIXEL_DATA = 0x7FE00010
+
+ITEM_TAG_LE = b"\xfe\xff\x00\xe0"
+_ITEM_LE = struct.Struct("<HHL")
+_ITEM_BE = struct.Struct(">HHL")
+
+
+# -- encodings of a data set and of what a container holds ------------------
+class Context(NamedTuple):
+    """The encoding in force at a point of the stream."""
+
+    explicit: bool
+    little: bool
+
+    def inside(self, vr: str, length: Optional[int]) -> "Context":
+        """The encoding of the items of a sequence element: a UN of undefined
+        length in explicit VR holds implicit VR little endian items (PS3.5
+        6.2.2); every other sequence keeps its data set's encoding."""
+        if self.explicit and vr == "UN" and length == 0xFFFFFFFF:
+            return IMPLICIT_LITTLE
+        return self
+
+
+IMPLICIT_LITTLE = Context(False, True)
+
+
+# -- element headers -----------------------------------------------------------
+def header_size(explicit: bool, vr: str, raw_vr: Optional[bytes] = None) -> int:
+    """Bytes in an element header: 8 in implicit VR and for short explicit
+    VRs, 12 for long explicit VRs and for invalid VR bytes (read as UN)."""
+    if not explicit:
+        return 8
+    return 12 if raw_vr is not None or vr in LONG_VRS else 8
+
+
+def item_header(tag: int, length: int, little: bool) -> bytes:
+    """An item, item delimiter or sequence delimiter header."""
+    return (_ITEM_LE if little else _ITEM_BE).pack(tag >> 16, tag & 0xFFFF, length)
+
+
+def is_upper_vr(vr_bytes: bytes) -> bool:
+    """Two capital letters: VR bytes that are read (as UN) even when not a VR."""
+    return len(vr_bytes) == 2 and 65 <= vr_bytes[0] <= 90 and 65 <= vr_bytes[1] <= 90
+
+
+# the answers of ``read_vr`` for the valid VRs (a hot path may look here first)
+VR_TABLE = {raw: (vr, long_form, None) for raw, (vr, long_form) in VR_FROM_BYTES.items()}
+
+
+def read_vr(vr_bytes: bytes) -> Optional[Tuple[str, bool, Optional[bytes]]]:
+    """(vr, long header, raw VR bytes or None) of two explicit VR bytes; an
+    unknown pair of capital letters is UN with a long header and its bytes
+    kept; anything else is None (not an element)."""
+    known = VR_TABLE.get(vr_bytes)
+    if known is not None:
+        return known
+    if is_upper_vr(vr_bytes):
+        return "UN", True, bytes(vr_bytes)
+    return None
+
+
+_OB_OR_OW: dict = {}
+
+
+def implicit_vr(tag: int) -> str:
+    """The VR a reader gives a tag in implicit VR: the dictionary's (UN when
+    unknown); OW when the dictionary allows "OB or OW" (PS3.5 A.1)."""
+    vr = vr_of(tag) or "UN"
+    if vr != "OB":
+        return vr
+    cached = _OB_OR_OW.get(tag)
+    if cached is None:
+        entry = lookup(tag)
+        cached = "OW" if entry is not None and "OW" in entry.vrs else "OB"
+        if not tag & 0x10000:
+            _OB_OR_OW[tag] = cached
+    return cached
+
+
+def undefined_length_opens(tag: int, vr: str, raw_vr: Optional[bytes],
+                           explicit: bool) -> Tuple[Optional[str], str]:
+    """What an undefined length opens: ("sequence" | "fragments" | None, VR
+    reported). In explicit VR: SQ and UN (a valid UN) open sequences, OB, OW
+    and invalid VR bytes open encapsulated data, other VRs are an error
+    (None). In implicit VR (``vr`` as ``implicit_vr`` gives it): Pixel Data
+    and OB/OW open encapsulated data (reported OB), everything else a
+    sequence (reported SQ for SQ and UN)."""
+    if explicit:
+        if vr == "SQ" or (vr == "UN" and raw_vr is None):
+            return "sequence", vr
+        if vr in ("OB", "OW") or raw_vr is not None:
+            return "fragments", vr
+        return None, vr
+    if tag == PIXEL_DATA or vr in ("OB", "OW"):
+        return "fragments", "OB"
+    return "sequence", "SQ" if vr in ("SQ", "UN") else vr
+
+
+def implicit_value_is_sequence(vr: str, length: int, head: bytes) -> bool:
+    """In implicit VR a defined-length value of an unknown (UN) tag is a
+    sequence when it starts with a little endian item tag."""
+    return vr == "UN" and length >= 8 and head[:4] == ITEM_TAG_LE
+
+
+# -- Specific Character Set ------------------------------------------------------
+def charsets_for(tag: int, current: tuple, inherited: tuple) -> tuple:
+    """The character sets a value is decoded with: the data set's own
+    Specific Character Set applies to tags above (0008,0005); lower tags
+    (and every tag before one is given) use the set inherited from the
+    enclosing data set."""
+    return current if tag > SPECIFIC_CHARACTER_SET else inherited
+
+
+class CharsetScope:
+    """The character sets of one data set or item (see ``charsets_for``).
+    ``item`` gives the scope of an item of a sequence with tag ``tag``: it
+    inherits the set in force at the sequence."""
+
+    __slots__ = ("current", "inherited")
+
+    def __init__(self, inherited: tuple = ()):
+        self.current = inherited
+        self.inherited = inherited
+
+    def for_tag(self, tag: int) -> tuple:
+        return self.current if tag > SPECIFIC_CHARACTER_SET else self.inherited
+
+    def item(self, tag: int) -> "CharsetScope":
+        return CharsetScope(self.for_tag(tag))
+
+
+# -- trailing bytes ----------------------------------------------------------------
+def can_be_trailing(head: bytes, explicit: bool, after_element: bool = True,
+                    in_meta: bool = False, last_tag: int = -1, little: bool = True) -> bool:
+    """Bytes after the last top-level element are trailing bytes (kept, not
+    parsed) when they cannot begin an element: fewer than 8 bytes, or in
+    explicit VR bytes 4-5 that are not two capital letters; never when they
+    start with an item tag (group FFFE). After a meta group and no element
+    only fewer than 8 bytes are, and not when they read as the start of a cut
+    header after ``last_tag``, the meta group's last element (see
+    ``cuts_a_header``): the data set begins there and holds them."""
+    if in_meta:
+        return 4 <= len(head) < 8 and starts_meta_group(head)
+    if not after_element:
+        # (the reader begins the data set at a short tail after the meta group)
+        return len(head) < 8 and not cuts_a_header(head, last_tag, explicit, little)
+    if len(head) < 8:
+        return True
+    if head[:2] in (b"\xfe\xff", b"\xff\xfe"):
+        return False
+    return explicit and not is_upper_vr(head[4:6])
+
+
+# -- which encoding the bytes use ------------------------------------------------
+_LE_H = struct.Struct("<H")
+_BE_H = struct.Struct(">H")
+_LE_HH = struct.Struct("<HH")
+_BE_HH = struct.Struct(">HH")
+
+
+def cuts_a_header(head: bytes, last_tag: int, explicit: bool, little: bool) -> bool:
+    """Whether the last 2-7 bytes of the input start the header of a next
+    top-level element after ``last_tag`` (the file was cut inside it) rather
+    than being trailing bytes: an item tag, or a standard group (or the group
+    of the latest element) no lower than the latest, a tag above it and, when
+    there, valid VR bytes. A single byte is kept as trailing."""
+    if len(head) < 2:
+        return False
+    group = (_LE_H if little else _BE_H).unpack_from(head)[0]
+    if group == 0xFFFE:
+        return True
+    if group < last_tag >> 16 or not (group == last_tag >> 16 or is_standard_group(group)):
+        return False
+    if len(head) >= 4:
+        g, e = (_LE_HH if little else _BE_HH).unpack_from(head)
+        if (g << 16) | e <= last_tag:
+            return False
+    return not (len(head) >= 6 and explicit and head[4:6] not in VR_FROM_BYTES)
+
+
+def starts_meta_group(head: bytes) -> bool:
+    """The file meta group begins here: a little endian group 0002 tag."""
+    return len(head) >= 4 and _LE_H.unpack_from(head, 0)[0] == META_GROUP
+
+
+def meta_is_explicit(head: bytes) -> bool:
+    """The meta group is explicit VR when its first element's bytes 4-5 are a VR."""
+    return head[4:6] in VR_FROM_BYTES
+
+
+def detect_encoding(head: bytes, declared: Optional[Encoding]) -> Encoding:
+    """The encoding a data set really uses, from its first 8 bytes and the
+    declared ``syntax.Encoding`` (None when not declared). The declared byte
+    order is trusted and explicit vs implicit VR checked (bytes 4-5 are a VR);
+    without a declaration the byte order comes from the first group (0002 or
+    0008), else from the first length; big endian implies explicit VR."""
+    deflated = declared.deflated if declared else False
+    if len(head) < 8:
+        return declared or Encoding(False, True)
+    explicit = head[4:6] in VR_FROM_BYTES
+    if declared is not None:
+        little = declared.little_endian
+        explicit = explicit if declared.explicit_vr else explicit and little
+        return Encoding(explicit, little, deflated)
+    if _LE_H.unpack_from(head, 0)[0] in (0x0002, 0x0008):
+        little = True
+    elif _BE_H.unpack_from(head, 0)[0] in (0x0002, 0x0008):
+        little = False
+    elif explicit:
+        little = _LE_H.unpack_from(head, 6)[0] <= _BE_H.unpack_from(head, 6)[0]
+    else:
+        little = True
+    return Encoding(explicit or not little, little, deflated)
+
+
+def is_null_tag_start(head: bytes) -> bool:
+    """Input without preamble or meta group whose first tag is (0000,0000):
+    not DICOM at all."""
+    return head[:4] == b"\0\0\0\0"
