@@ -90,10 +90,11 @@ class _Context:
         self.document = document
         self.decimal = decimal
         self.arrays = arrays
-        from .convert import _deflate_offset, _source_path
-        self.source = source or _source_path(document)
+        from .bulk import deflate_offset
+        from .convert import _original_path
+        self.source = source or _original_path(document)
         self.bulk_dirs = list(bulk_dirs)
-        self.deflate_offset = _deflate_offset(document)
+        self.deflate_offset = deflate_offset(document)
         encoding = str((document.get("fileInfo") or {}).get("encoding") or "")
         self.little_endian = not encoding.endswith("-be")
         self._resolver: Optional[Resolver] = None
