@@ -91,6 +91,10 @@ class _Value:
         self.check = check      # callable(head, complete) run on the first bytes
 
 
+# groups the fast path leaves to the full checks (items and delimiters; the meta group)
+_CHECKED_GROUPS = frozenset((ITEM_GROUP, META_GROUP))
+
+
 class P10Writer:
     """Write events to a binary stream.
 
@@ -235,10 +239,15 @@ class P10Writer:
             if self._phase == _META and tag >> 16 != META_GROUP:
                 raise self._refuse(event, "the file meta group holds group 0002 only")
             if self._phase == _BODY:
+                if tag >> 16 == META_GROUP:
+                    # (the reader refuses group 0002 in the data set: it would move
+                    # to the meta group on the way back)
+                    raise self._refuse(event, "the data set cannot begin with group 0002 "
+                                              "(it would be read as the file meta group)"
+                                       if self._top_elements == 0 else
+                                       "group 0002 belongs in the file meta group, "
+                                       "not in the data set")
                 if self._top_elements == 0:
-                    if tag >> 16 == META_GROUP:
-                        raise self._refuse(event, "the data set cannot begin with group 0002 "
-                                                  "(it would be read as the file meta group)")
                     self._first_pending = True
                 self._top_elements += 1   # (at least: the fast path does not count)
             else:
@@ -276,7 +285,7 @@ class P10Writer:
         tag, vr, length, _, value, raw_vr, reserved = event
         level = self._levels[-1]
         if level.fast and value is not None and raw_vr is None and not reserved \
-                and len(value) == length and tag >> 16 != ITEM_GROUP:
+                and len(value) == length and tag >> 16 not in _CHECKED_GROUPS:
             # the common case, checked here at once: a whole value in the data set
             header = None
             if level.ctx.explicit:
