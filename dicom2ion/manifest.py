@@ -87,6 +87,7 @@ def _table(rows: List[dict]):
     SCHEMA = schema()
     now = datetime.datetime.now(datetime.timezone.utc)
     columns = {}
+    SCHEMA = schema()
     for field in SCHEMA:
         if field.name == "mtime":
             values = [None if r.get("mtime_ns") is None else r["mtime_ns"] // 1000
@@ -137,6 +138,8 @@ class ManifestWriter:
         import pyarrow.parquet as pq
 
         try:
+            import pyarrow.parquet as pq
+
             pq.write_table(_table(self._rows), tmp)
             os.chmod(tmp, file_mode())
             os.replace(tmp, name)

@@ -145,8 +145,11 @@ def verify_p10(path: str, *, check_text: bool = True, report=None, strict: bool 
         digest = result["sha256"] = sha256_of(path)   # the file's bytes, read again
         checks["fileSha256"] = str(doc["fileInfo"]["sha256"]) == digest
         if check_text:
-            text = codec.dumps(doc, binary=False)
-            checks["textEqualsBinary"] = bool(ion_equals(loaded, codec.loads(text)))
+            text_loaded = codec.loads(codec.dumps(doc, binary=False))
+            # the same binary Ion means the same values (and is ~5x cheaper to
+            # find than amazon.ion's pure-Python ion_equals, kept for the rest)
+            checks["textEqualsBinary"] = (codec.dumps(text_loaded, binary=True) == binary
+                                          or bool(ion_equals(loaded, text_loaded)))
         rebuilt = to_dicom(loaded, CountingWriter(), source=path, check=False)
         checks["referencesVerified"] = True
         identical = rebuilt["sha256"] == digest
