@@ -6,8 +6,6 @@ import datetime
 import io
 import os
 import pathlib
-import urllib.parse
-import urllib.request
 from typing import BinaryIO, Optional, Sequence, Union
 
 from . import storage
@@ -16,11 +14,9 @@ from .errors import Dicom2IonError, IonDocumentError
 from .hashing import HashingWriter
 from .ion import codec, document as document_mod
 from .ion.inline import DEFAULT_INLINE_LIMIT, InlineLimits
-from .ion.source import IonSource
 from .ion.visitor import IonVisitor
 from .outputs import atomic_output
 from .p10.source import aiter_events, iter_events, source_name
-from .p10.writer import P10Writer
 
 
 
@@ -66,9 +62,7 @@ def convert(source, *, source_info: Optional[dict] = None,
                            reproducible=reproducible)
     visitor = _visitor(standard_limit, private_limit, inline_all, bulk_dir)
     stream = iter_events(source, max_depth=max_depth)
-    visit = visitor.visit
-    for event in stream:
-        visit(event)
+    visitor.visit_all(stream)
     info = source_info if source_info is not None else _source_info(source)
     return document_mod.build(visitor, sha256=stream.reader.sha256, size=stream.reader.size,
                               source_info=info, reproducible=reproducible)
@@ -134,6 +128,9 @@ def original_path(document) -> Optional[str]:
         return None
     uri = str(uri)
     if uri.startswith("file:"):
+        import urllib.parse
+        import urllib.request
+
         return urllib.request.url2pathname(urllib.parse.urlparse(uri).path)
     return uri
 
@@ -163,6 +160,9 @@ def to_dicom(document, out, *, source: Optional[str] = None,
 
 
 def _write(document, fp, resolver, canonical, transfer_syntax, check) -> dict:
+    from .ion.source import IonSource   # (the way back: not imported to convert)
+    from .p10.writer import P10Writer
+
     size = _get(_get(document, "fileInfo"), "size")
     sink = HashingWriter(fp, int(size) if size is not None and not canonical else None)
     writer = P10Writer(sink, raw_deflated=raw_deflated_from(resolver))

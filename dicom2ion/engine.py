@@ -90,16 +90,42 @@ def options_text(options: Tuple[Tuple[str, object], ...]) -> str:
     return json.dumps(dict(options), sort_keys=True, separators=(",", ":"), default=list)
 
 
-def empty_row(task: Task) -> Row:
-    from .manifest import COLUMNS
+_ROW_CACHE: dict = {}   # options -> (blank row, options text): once per run, not per file
 
-    row: Row = {name: None for name in COLUMNS}
+
+def empty_row(task: Task) -> Row:
+    try:
+        cached = _ROW_CACHE.get(task.options)
+    except TypeError:               # (options holding lists: not cached)
+        cached = None
+    if cached is None:
+        from .manifest import COLUMNS
+
+        cached = (dict.fromkeys(COLUMNS), options_text(task.options))
+        try:
+            if len(_ROW_CACHE) > 16:
+                _ROW_CACHE.clear()
+            _ROW_CACHE[task.options] = cached
+        except TypeError:
+            pass
+    blank, options = cached
+    row: Row = dict(blank)
     row.update(source=task.source, relative=task.relative, command=task.command,
                size=task.size, output=task.output, converter_version=__version__,
-               options=options_text(task.options), host=socket.gethostname(), run=task.run_id,
+               options=options, host=_hostname(), run=task.run_id,
                mtime_ns=task.mtime_ns, damage=0)
     row["seq"] = task.seq
     return row
+
+
+_HOST: List[str] = []
+
+
+def _hostname() -> str:
+    """This machine's name (asked once per process)."""
+    if not _HOST:
+        _HOST.append(socket.gethostname())
+    return _HOST[0]
 
 
 # -- reading with progress ---------------------------------------------------------
@@ -112,6 +138,13 @@ class CountingReader:
         self._fp = storage.open_read(path) if path != "-" else sys.stdin.buffer
         self._report = report
         self.count = 0
+
+    def head(self, n: int) -> bytes:
+        """The first ``n`` bytes of a file opened just now (it is rewound:
+        they are read again, and counted, by ``read``)."""
+        data = self._fp.read(n)
+        self._fp.seek(0)
+        return data
 
     def read(self, n=-1) -> bytes:
         data = self._fp.read(n)
@@ -161,16 +194,18 @@ def sha256_of(path: str) -> str:
     return hasher.hexdigest()
 
 
-def source_info_for(path: str) -> dict:
-    """The document's ``sourceInfo`` for a file on disk (or on a store)."""
+def source_info_for(path: str, st=None) -> dict:
+    """The document's ``sourceInfo`` for a file on disk (or on a store);
+    ``st``: the file's ``os.stat_result`` when the caller has it."""
     if storage.is_url(path):
         return storage.source_info(path)
     full = os.path.abspath(path)
     info = {"uri": pathlib.Path(full).as_uri()}
-    try:
-        st = os.stat(full)
-    except OSError:
-        return info
+    if not isinstance(st, os.stat_result):
+        try:
+            st = os.stat(full)
+        except OSError:
+            return info
     birth = getattr(st, "st_birthtime", None)
     if birth:
         info["creationDate"] = datetime.datetime.fromtimestamp(birth, datetime.timezone.utc)
@@ -222,8 +257,13 @@ def _plain_int(value) -> Optional[int]:
         return None
 
 
+_LEAVES = (str, int, float, bytes, type(None))
+
+
 def _references(value, seen: List[int]) -> None:
     """Counts and sizes of every reference struct (dataOffset, length, sha256)."""
+    if isinstance(value, _LEAVES):
+        return
     if isinstance(value, dict) or hasattr(value, "iteritems"):
         keys = value.keys()
         if "sha256" in keys and "length" in keys and "dataOffset" in keys:
@@ -299,9 +339,10 @@ def process_group(tasks: Iterable[Task],
     return [process(task, progress) for task in tasks]
 
 
-def _stat_into(task: Task, row: Row) -> bool:
+def _stat_into(task: Task, row: Row):
     """Size and mtime into the row; whether the source is a regular file
-    (a pipe such as ``<(...)`` or stdin can be read only once)."""
+    (a pipe such as ``<(...)`` or stdin can be read only once): true (the
+    local file's ``os.stat_result``, or True for a URL) or False."""
     if task.source == "-":
         return False
     if storage.is_url(task.source):       # an object on a store can be read again
@@ -311,7 +352,7 @@ def _stat_into(task: Task, row: Row) -> bool:
     row["size"], row["mtime_ns"] = st.st_size, st.st_mtime_ns
     import stat
 
-    return stat.S_ISREG(st.st_mode)
+    return st if stat.S_ISREG(st.st_mode) else False
 
 
 def _unchanged_by_sha256(task: Task, row: Row) -> bool:
@@ -328,22 +369,22 @@ def _unchanged_by_sha256(task: Task, row: Row) -> bool:
 
 
 def _convert(task: Task, row: Row, report) -> None:
-    from .batch import sniff
+    from .batch import looks_like_dicom
     from .convert import convert, dump
     from .outputs import atomic_output
 
     regular = _stat_into(task, row)
-    if regular and not task.option("force") and not sniff(task.source):
-        row["status"], row["error"], row["output"] = "skipped", "not a DICOM file", None
-        return
-    if regular and _unchanged_by_sha256(task, row):
-        return
-    keywords = {k: task.option(k) for k in ("standard_limit", "private_limit", "inline_all",
-                                            "bulk_dir", "reproducible")}
-    if task.option("strict") and _has_strict(convert):
-        keywords["strict"] = True   # without a salvage reader, every read is strict
-    info = source_info_for(task.source) if regular else None
-    with CountingReader(task.source, report) as reader:
+    with CountingReader(task.source, report) as reader:   # one open: sniffed, then read
+        if regular and not task.option("force") and not looks_like_dicom(reader.head(132)):
+            row["status"], row["error"], row["output"] = "skipped", "not a DICOM file", None
+            return
+        if regular and _unchanged_by_sha256(task, row):
+            return
+        keywords = {k: task.option(k) for k in ("standard_limit", "private_limit", "inline_all",
+                                                "bulk_dir", "reproducible")}
+        if task.option("strict") and _has_strict(convert):
+            keywords["strict"] = True   # without a salvage reader, every read is strict
+        info = source_info_for(task.source, regular) if regular else None
         doc = convert(reader, source_info=info, **keywords)
         row["size"] = reader.count
     with atomic_output(task.output) as fp:

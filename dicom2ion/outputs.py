@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import stat
 import sys
-import uuid
 from typing import Optional
 
 from . import storage
@@ -64,7 +63,7 @@ def is_special(path: str) -> bool:
 
 def temp_name(folder: str, prefix: str, suffix: str = "") -> str:
     """A fresh temporary name in ``folder`` that says which process owns it."""
-    return os.path.join(folder, f"{prefix}{os.getpid()}-{uuid.uuid4().hex[:12]}{suffix}")
+    return os.path.join(folder, f"{prefix}{os.getpid()}-{os.urandom(6).hex()}{suffix}")
 
 
 def create_temp(folder: str, prefix: str, suffix: str = ""):
@@ -72,12 +71,9 @@ def create_temp(folder: str, prefix: str, suffix: str = ""):
     nothing is left behind if this is interrupted."""
     path = temp_name(folder, prefix, suffix)
     try:
+        # mode 0o666 less the umask: file_mode(), set by the kernel (no umask read)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0),
-                     0o600)
-        try:
-            os.fchmod(fd, file_mode())
-        except OSError:
-            pass
+                     0o666)
         return path, os.fdopen(fd, "wb")
     except BaseException:
         try:

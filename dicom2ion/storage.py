@@ -20,7 +20,6 @@ import os
 import re
 import tempfile
 import urllib.parse
-import urllib.request
 from typing import BinaryIO, Iterator, Optional, Tuple
 
 # "scheme://..." with a scheme of two letters or more ("C://" is a Windows drive)
@@ -48,6 +47,8 @@ def is_url(path) -> bool:
 def local(path):
     """``path`` as a local path when it is one (``file://`` URLs included)."""
     if scheme(path) == "file":
+        import urllib.request   # (lazy: http.client, email and ssl come with it)
+
         return urllib.request.url2pathname(urllib.parse.urlparse(path).path)
     return path
 

@@ -227,6 +227,9 @@ class IonVisitor:
         self.limits = limits
         self.bulk_sink = bulk_sink
         self._inline_fragments = limits.everything
+        # the inline limit of a standard and of a private tag (None: everything inline)
+        self._standard_limit = limits.limit_for(0)
+        self._private_limit = limits.limit_for(0x10000)
         self.data_set: Optional[dict] = None
         self.wire: dict = {}
         self.transfer_syntax: Optional[str] = None
@@ -251,6 +254,16 @@ class IonVisitor:
 
     def visit(self, event) -> None:
         self._dispatch[type(event)](event)
+
+    def visit_all(self, events) -> None:
+        """``visit`` each event in turn (one look-up per event)."""
+        dispatch = self._dispatch
+        element = self._element
+        for event in events:
+            if type(event) is Element:
+                element(event)
+            else:
+                dispatch[type(event)](event)
 
     # -- facts ----------------------------------------------------------------
     def _fact(self, key: str, name: str, value) -> None:
@@ -302,29 +315,25 @@ class IonVisitor:
     # -- primitive values ---------------------------------------------------------
     def _element(self, event: Element) -> None:
         ds = self._stack[-1]
-        tag = event.tag
-        vr = event.vr
-        data = event.value
-        raw_vr = event.raw_vr
+        tag, vr, length, offset, data, raw_vr, reserved = event
         tags = ds.tags
         if ds.tag_set is None and tags and tag > tags[-1] and len(tags) > ds.floor:
             tags.append(tag)                # in order: the common case of note()
         else:
             ds.note(tag)
-        if raw_vr is not None or event.reserved:
+        if raw_vr is not None or reserved:
             self._header_facts(ds.key(tag), event)
-        limit = self.limits.limit_for(tag)
+        limit = self._private_limit if tag & 0x10000 else self._standard_limit
         if data is None:
-            self._pending = (ds, tag, vr, event.offset + header_size(ds.explicit, vr, raw_vr),
-                             event.length, hashlib.sha256(), bytearray() if limit is None else None,
+            self._pending = (ds, tag, vr, offset + header_size(ds.explicit, vr, raw_vr),
+                             length, hashlib.sha256(), bytearray() if limit is None else None,
                              self.bulk_sink.begin() if self.bulk_sink else None)
             return
         if limit is not None and len(data) > limit:
             sha = hashlib.sha256(data).hexdigest()
             if self.bulk_sink is not None:
                 self.bulk_sink.store(sha, data)
-            self._add(ds, tag, vr, {"dataOffset": event.offset + header_size(ds.explicit, vr,
-                                                                             raw_vr),
+            self._add(ds, tag, vr, {"dataOffset": offset + header_size(ds.explicit, vr, raw_vr),
                                     "length": len(data), "sha256": sha})
             return
         value, facts = _decode(vr, data, ds.little, ds.charsets.for_tag(tag))

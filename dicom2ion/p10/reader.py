@@ -44,6 +44,7 @@ _LE_H = struct.Struct("<H")
 _BE_H = struct.Struct(">H")
 _LE_HL = struct.Struct("<HL")
 _BE_HL = struct.Struct(">HL")
+_new = tuple.__new__      # Element(...) without the NamedTuple's Python-level __new__
 
 # Frame kinds on the nesting stack.
 _DATASET, _ITEM, _SEQUENCE, _FRAGMENTS = range(4)
@@ -401,6 +402,14 @@ class P10Reader:
             self._last_tag = tag
         if length == UNDEFINED:
             return self._open_undefined(frame, tag, vr, absolute, header, raw_vr, reserved)
+        start = p + header
+        if header + length <= avail and length <= self.chunk_threshold and vr != "SQ" \
+                and (frame.explicit or vr != "UN") \
+                and (frame.end is None or absolute + header + length <= frame.end):
+            # the common case of _defined: a short value that is all in the buffer
+            self._pos = start + length
+            return _new(Element, (tag, vr, length, absolute, buf[start:start + length],
+                                  raw_vr, reserved))
         return self._defined(frame, tag, vr, length, header, raw_vr, reserved, absolute)
 
     def _defined_end(self, frame: _Frame, absolute: int):
