@@ -463,8 +463,7 @@ def _to_dicom(task: Task, row: Row, report) -> None:
                              "dicom2ion does not decompress")
     original = original_for(task, doc)
     if original and task.output not in (None, "-") and not storage.is_url(original) and \
-            not storage.is_url(task.output) and os.path.exists(original) and \
-            os.path.realpath(original) == os.path.realpath(task.output):
+            not storage.is_url(task.output) and _same_file(original, task.output):
         raise OutputError(task.output, "it is the original file the document references")
     expected = _plain_int(_get(_get(doc, "fileInfo"), "size")) or 0
     scale = (row["size"] or 0) / expected if expected else 0.0
@@ -478,6 +477,15 @@ def _to_dicom(task: Task, row: Row, report) -> None:
     row["output_size"] = result["size"]
     row["output_sha256"] = result["sha256"]
     row["status"] = "damaged" if row["damage"] else "converted"
+
+
+def _same_file(a: str, b: str) -> bool:
+    """Whether two paths name one existing file (links and hard links
+    included): two stats, not a realpath walk of each."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
 
 
 def _looks_like_ion(path: str) -> bool:

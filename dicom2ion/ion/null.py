@@ -75,6 +75,8 @@ def _walk(value) -> None:
 
 def _fix_list(items: list) -> None:
     for i, item in enumerate(items):
+        if type(item) in _SCALARS:
+            continue
         if type(item) is IonPyNull:
             items[i] = null(item.ion_annotations, item.ion_type)
         elif isinstance(item, _CONTAINERS):
@@ -82,3 +84,4 @@ def _fix_list(items: list) -> None:
 
 
 _CONTAINERS = (list, dict, IonPyDict)
+_SCALARS = frozenset((str, int, float, bytes, bool))   # nothing to fix inside

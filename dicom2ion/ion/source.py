@@ -78,10 +78,16 @@ def _is_null(value) -> bool:
 _PRIMITIVE = frozenset((str, int, float, bytes, type(None), IonPyText, IonPyInt, IonPyFloat,
                         IonPyBytes, IonPyNull))
 _first = operator.itemgetter(0)
+_new = tuple.__new__      # Element(...) without the NamedTuple's Python-level __new__
+
+
+_BARE = frozenset((str, int, float, bytes, type(None)))   # already plain
 
 
 def _plain(value):
     """Strip amazon.ion wrapper types down to Python values."""
+    if type(value) in _BARE:
+        return value
     if _is_null(value):
         return None
     if isinstance(value, (bytes, bytearray)):
@@ -322,27 +328,35 @@ class IonSource:
         else:
             fields = sorted(fields, key=_first)
         counts: Dict[int, int] = {}
+        elements = self.elements
+        encode = values.encode
         for tag, vr, value, fpath in fields:
-            key = prefix + "%08X" % tag
             seen = counts[tag] = counts.get(tag, 0) + 1
-            if seen > 1:            # a repeated tag: its wire path says which one
-                key = f"{key}#{seen}"
-            facts = self.elements.get(key)
+            primitive = type(value) in _PRIMITIVE
+            if elements or not primitive:
+                key = prefix + "%08X" % tag
+                if seen > 1:            # a repeated tag: its wire path says which one
+                    key = f"{key}#{seen}"
+                facts = elements.get(key)
+            else:
+                key = facts = None      # (no wire facts in this document: no path needed)
             in_force = charsets.for_tag(tag)
-            if facts is None and type(value) in _PRIMITIVE:
+            if facts is None and primitive:
                 # the common case, without a generator per element: a value
                 # with no wire facts is its canonical bytes
                 try:
-                    data = values.encode(vr, _plain(value), little, in_force)
+                    data = encode(vr, _plain(value), little, in_force)
                 except (TypeError, ValueError):
                     pass            # _element names the problem (or finds raw bytes)
                 else:
-                    yield Element(tag, vr, len(data), 0, data)
+                    yield _new(Element, (tag, vr, len(data), 0, data, None, 0))
                     if tag == SPECIFIC_CHARACTER_SET:
                         text = _plain(value)
                         charsets.current = charset.parse_charsets(
                             text if isinstance(text, str) else None)
                     continue
+            if key is None:
+                key = prefix + "%08X" % tag + (f"#{seen}" if seen > 1 else "")
             yield from self._element(tag, vr, value, key, facts, in_force,
                                      explicit, little, fpath)
             if tag == SPECIFIC_CHARACTER_SET:

@@ -186,8 +186,13 @@ class P10Writer:
 
     def write_all(self, events: Iterable[object]) -> None:
         """Write a whole stream, which must finish with End."""
+        write = self.write
+        element = self._element
         for event in events:
-            self.write(event)
+            if type(event) is Element and self._value is None:
+                element(event)          # (what write() does for it, one call less)
+            else:
+                write(event)
         self.close()
 
     def close(self) -> None:
