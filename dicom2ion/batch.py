@@ -72,7 +72,8 @@ class Note(NamedTuple):
 
 
 def _inside(path: str, folder: str) -> bool:
-    if storage.is_url(path) or storage.is_url(folder):
+    if storage.is_url(path) or storage.is_url(folder) or os.sep == "/":
+        # (both real paths: normalised, so a prefix test is commonpath's answer)
         return path == folder or path.startswith(folder.rstrip("/") + "/")
     try:
         return os.path.commonpath([path, folder]) == folder
@@ -152,9 +153,21 @@ def _walk_store(root: str, keep_root_names: bool) -> Iterator[Entry]:
         yield Entry(url, f"{prefix}/{relative}" if prefix else relative, root)
 
 
-def _real(path: str) -> str:
-    """``os.path.realpath``; a URL stays as it is."""
-    return path.rstrip("/") if storage.is_url(path) else os.path.realpath(path)
+def _real(path: str, folders: Optional[Dict[str, str]] = None) -> str:
+    """``os.path.realpath``; a URL stays as it is. With ``folders`` (a cache
+    of the real paths of parent folders), a name that is not a symbolic link
+    costs one lstat instead of one per component."""
+    if storage.is_url(path):
+        return path.rstrip("/")
+    if folders is None or ".." in path.split(os.sep):   # (".." after a link: realpath's rule)
+        return os.path.realpath(path)
+    parent, name = os.path.split(os.path.abspath(path))
+    if not name or name in (".", "..") or os.path.islink(path):
+        return os.path.realpath(path)
+    real_parent = folders.get(parent)
+    if real_parent is None:
+        real_parent = folders[parent] = os.path.realpath(parent)
+    return os.path.join(real_parent, name)
 
 
 def ion_target_name(relative: str) -> str:
@@ -183,15 +196,16 @@ def check_plan(entries: List[Entry], targets: List[str], roots: Iterable[str],
     other outputs (``others``: role -> path) inside an input folder."""
     folders = [_real(r) for r in roots if r != "-" and storage.isdir(r)]
     inputs = {}
+    cache: Dict[str, str] = {}
     for entry in entries:
         if entry.path != "-":
-            inputs[_real(entry.path)] = entry.path
+            inputs[_real(entry.path, cache)] = entry.path
     seen: Dict[str, str] = {}
     collisions: List[str] = []
     for entry, target in zip(entries, targets):
         if target == "-" or target is None:
             continue
-        real = _real(target)
+        real = _real(target, cache)
         if real in inputs:
             raise PlanError(f"refusing to write {target}: it is the input {inputs[real]}")
         for folder in folders:

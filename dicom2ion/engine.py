@@ -133,11 +133,13 @@ def _hostname() -> str:
 class CountingReader:
     """A binary file that reports how many bytes have been read."""
 
-    def __init__(self, path: str, report: Optional[Callable[[int], None]]):
+    def __init__(self, path: str, report: Optional[Callable[[int], None]],
+                 expected: Optional[int] = None):
         self.name = path
         self._fp = storage.open_read(path) if path != "-" else sys.stdin.buffer
         self._report = report
         self.count = 0
+        self._expected = expected    # the size stat gave: reads ask for no more than that
 
     def head(self, n: int) -> bytes:
         """The first ``n`` bytes of a file opened just now (it is rewound:
@@ -147,6 +149,10 @@ class CountingReader:
         return data
 
     def read(self, n=-1) -> bytes:
+        if n is not None and n > 0 and self._expected is not None:
+            # (a 1 MiB read of a 2 KB file allocates 1 MiB; a little more than
+            # is left still finds the end, or a file that grew)
+            n = min(n, max(self._expected - self.count, 0) + (1 << 16))
         data = self._fp.read(n)
         self.count += len(data)
         if self._report is not None:
@@ -374,7 +380,8 @@ def _convert(task: Task, row: Row, report) -> None:
     from .outputs import atomic_output
 
     regular = _stat_into(task, row)
-    with CountingReader(task.source, report) as reader:   # one open: sniffed, then read
+    expected = regular.st_size if isinstance(regular, os.stat_result) else None
+    with CountingReader(task.source, report, expected) as reader:   # one open: sniffed, read
         if regular and not task.option("force") and not looks_like_dicom(reader.head(132)):
             row["status"], row["error"], row["output"] = "skipped", "not a DICOM file", None
             return

@@ -49,6 +49,7 @@ def readable(text: str) -> str:
 # copies it into a bytes object (three times the values in memory, and slower
 # on them); the Python writer passes the value bytes through (once).
 LARGE_INLINE = 1 << 20
+_NOT_LARGE = frozenset((str, int, float, list, type(None)))
 
 
 def inline_bytes(document) -> int:
@@ -59,6 +60,8 @@ def inline_bytes(document) -> int:
         return 0
     total = 0
     for value in data_set.values():
+        if type(value) in _NOT_LARGE:
+            continue
         if isinstance(value, (bytes, bytearray)):
             total += len(value)
         elif hasattr(value, "get") and not isinstance(value, str):
