@@ -124,6 +124,17 @@ class _Guarded:
         return getattr(self._fp, name)
 
 
+# folders this process made or found for its outputs (a batch writes many
+# files into each: one makedirs per folder, not per file)
+_FOLDERS_MADE: set = set()
+
+
+def _remember_folder(folder: str) -> None:
+    if len(_FOLDERS_MADE) >= 4096:
+        _FOLDERS_MADE.clear()
+    _FOLDERS_MADE.add(folder)
+
+
 class AtomicFile:
     """Context manager for one output.
 
@@ -147,8 +158,14 @@ class AtomicFile:
                 self._raw = open(self.path, "wb")
             else:
                 folder = os.path.dirname(os.path.abspath(self.path))
-                os.makedirs(folder, exist_ok=True)
-                self.tmp, self._raw = create_temp(folder, TEMP_PREFIX, ".part")
+                if folder not in _FOLDERS_MADE:
+                    os.makedirs(folder, exist_ok=True)
+                    _remember_folder(folder)
+                try:
+                    self.tmp, self._raw = create_temp(folder, TEMP_PREFIX, ".part")
+                except FileNotFoundError:      # the folder went away since: make it again
+                    os.makedirs(folder, exist_ok=True)
+                    self.tmp, self._raw = create_temp(folder, TEMP_PREFIX, ".part")
         except OSError as exc:
             raise output_error(self.path, exc) from None
         self.fp = _Guarded(self._raw, self.path)

@@ -245,11 +245,12 @@ class P10Reader:
                              or self._queued_len >= 1 << 16):
             self._join_queued()
         step = self._step
+        body = self._body
         while True:
             if self._pending:
                 yield self._pending.pop(0)
                 continue
-            event = step()
+            event = body() if self._phase == _BODY else step()   # (_BODY: _step's first case)
             if event is None:
                 return
             yield event
