@@ -189,6 +189,16 @@ def output_for(entry: Entry, out: Optional[str], single: bool,
     return storage.join(out, rename(entry.relative))
 
 
+def _refuse_input_overlap(what: str, real: str, inputs: Dict[str, str],
+                          folders: List[str]) -> None:
+    """An output (``what`` names it) must be neither an input nor inside an input folder."""
+    if real in inputs:
+        raise PlanError(f"refusing to write {what}: it is the input {inputs[real]}")
+    for folder in folders:
+        if _inside(real, folder):
+            raise PlanError(f"refusing to write {what}: it is inside the input folder {folder}")
+
+
 def check_plan(entries: List[Entry], targets: List[str], roots: Iterable[str],
                others: Dict[str, str]) -> None:
     """Refuse, before anything is written: an output that is an input or
@@ -206,27 +216,15 @@ def check_plan(entries: List[Entry], targets: List[str], roots: Iterable[str],
         if target == "-" or target is None:
             continue
         real = _real(target, cache)
-        if real in inputs:
-            raise PlanError(f"refusing to write {target}: it is the input {inputs[real]}")
-        for folder in folders:
-            if _inside(real, folder):
-                raise PlanError(f"refusing to write {target}: it is inside the input folder "
-                                f"{folder}")
+        _refuse_input_overlap(target, real, inputs, folders)
         key = os.path.normcase(real)
         if key in seen:
             collisions.append(f"{seen[key]} and {entry.path} would both be written to {target}")
         else:
             seen[key] = entry.path
     for role, path in others.items():
-        if not path or path == "-":
-            continue
-        real = _real(path)
-        if real in inputs:
-            raise PlanError(f"refusing to write {role} {path}: it is the input {inputs[real]}")
-        for folder in folders:
-            if _inside(real, folder):
-                raise PlanError(f"refusing to write {role} {path}: it is inside the input "
-                                f"folder {folder}")
+        if path and path != "-":
+            _refuse_input_overlap(f"{role} {path}", _real(path), inputs, folders)
     if collisions:
         shown = "\n  ".join(collisions[:20])
         more = f"\n  ... and {len(collisions) - 20} more" if len(collisions) > 20 else ""

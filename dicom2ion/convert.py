@@ -26,12 +26,21 @@ def _source_info(source) -> Optional[dict]:
         if name and os.path.isfile(name):
             return {"uri": pathlib.Path(os.path.abspath(name)).as_uri()}
         return {"uri": name} if name else None
-    path = os.path.abspath(os.fspath(source))
-    info = {"uri": pathlib.Path(path).as_uri()}
-    try:
-        st = os.stat(path)
-    except OSError:
-        return info
+    return source_info_for(os.fspath(source))
+
+
+def source_info_for(path: str, st=None) -> dict:
+    """The document's ``sourceInfo`` for a file on disk (or on a store);
+    ``st``: the file's ``os.stat_result`` when the caller has it."""
+    if storage.is_url(path):
+        return storage.source_info(path)
+    full = os.path.abspath(path)
+    info = {"uri": pathlib.Path(full).as_uri()}
+    if not isinstance(st, os.stat_result):
+        try:
+            st = os.stat(full)
+        except OSError:
+            return info
     birth = getattr(st, "st_birthtime", None)
     if birth:
         info["creationDate"] = datetime.datetime.fromtimestamp(birth, datetime.timezone.utc)

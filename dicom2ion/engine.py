@@ -39,11 +39,9 @@ summary.
 from __future__ import annotations
 
 import dataclasses
-import datetime
 import hashlib
 import json
 import os
-import pathlib
 import socket
 import sys
 import time
@@ -198,26 +196,6 @@ def sha256_of(path: str) -> str:
         for chunk in iter(lambda: fp.read(CHUNK), b""):
             hasher.update(chunk)
     return hasher.hexdigest()
-
-
-def source_info_for(path: str, st=None) -> dict:
-    """The document's ``sourceInfo`` for a file on disk (or on a store);
-    ``st``: the file's ``os.stat_result`` when the caller has it."""
-    if storage.is_url(path):
-        return storage.source_info(path)
-    full = os.path.abspath(path)
-    info = {"uri": pathlib.Path(full).as_uri()}
-    if not isinstance(st, os.stat_result):
-        try:
-            st = os.stat(full)
-        except OSError:
-            return info
-    birth = getattr(st, "st_birthtime", None)
-    if birth:
-        info["creationDate"] = datetime.datetime.fromtimestamp(birth, datetime.timezone.utc)
-    info["modificationDate"] = datetime.datetime.fromtimestamp(st.st_mtime,
-                                                              datetime.timezone.utc)
-    return info
 
 
 # -- what a document says -----------------------------------------------------------
@@ -376,7 +354,7 @@ def _unchanged_by_sha256(task: Task, row: Row) -> bool:
 
 def _convert(task: Task, row: Row, report) -> None:
     from .batch import looks_like_dicom
-    from .convert import convert, dump
+    from .convert import convert, dump, source_info_for
     from .outputs import atomic_output
 
     regular = _stat_into(task, row)
