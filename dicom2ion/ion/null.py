@@ -63,8 +63,12 @@ def _walk(value) -> None:
     if isinstance(value, list):
         _fix_list(value)
     elif isinstance(value, IonPyDict):
+        all_values = value.get_all_values
         for key in value:
-            _fix_list(value.get_all_values(key))   # the multimap's own list
+            items = all_values(key)                # the multimap's own list
+            if len(items) == 1 and type(items[0]) in _SCALARS:
+                continue                           # (the common field: nothing to fix)
+            _fix_list(items)
     elif isinstance(value, dict):
         for key, item in value.items():
             if type(item) is IonPyNull:
