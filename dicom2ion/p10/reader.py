@@ -151,7 +151,8 @@ class P10Reader:
         self._queued_len = 0
         pos = self._pos
         if pos:
-            self._buf = self._buf[pos:] + data
+            # (one copy of what is left and the new bytes, not a slice and then a sum)
+            self._buf = b"".join((memoryview(self._buf)[pos:], data))
             self._base += pos
             self._pos = 0
         elif self._buf:
