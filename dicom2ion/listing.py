@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Callable, Collection, Dict, Iterable, Iterator, List, Optional
 
 from . import charset
-from .dictionary import keyword_for, lookup_private
+from .dictionary import BUILTIN, Dictionary
 from .events import (
     UNDEFINED, DataSetStart, DeflateInfo, Element, End, FileMetaStart, Fragment,
     FragmentsEnd, FragmentsStart, ItemEnd, ItemStart, Preamble, SequenceEnd, SequenceStart,
@@ -84,8 +84,10 @@ class _Lister:
     """Turns events into lines; keeps the encoding, character sets and
     private creators in force at each level."""
 
-    def __init__(self, width: int, tags: Optional[Collection[int]], top_level: bool):
+    def __init__(self, width: int, tags: Optional[Collection[int]], top_level: bool,
+                 dictionary: Dictionary = BUILTIN):
         self.width = width
+        self.dictionary = dictionary
         self.tags = frozenset(tags) if tags else None
         self.last = max(self.tags) if self.tags else None
         self.top_level = top_level
@@ -126,7 +128,7 @@ class _Lister:
             raise _Stop
 
     def name(self, tag: int) -> str:
-        keyword = keyword_for(tag)
+        keyword = self.dictionary.keyword_for(tag)
         if keyword:
             return keyword
         group, element = tag >> 16, tag & 0xFFFF
@@ -135,7 +137,7 @@ class _Lister:
                 return "PrivateCreator"
             creator = self.levels[-1].creators.get(group << 8 | element >> 8)
             if creator is not None:
-                entry = lookup_private(creator, group, element & 0xFF)
+                entry = self.dictionary.lookup_private(creator, group, element & 0xFF)
                 if entry is not None:
                     return entry.keyword or entry.name
         if not element:
@@ -271,12 +273,14 @@ class _Lister:
 
 
 def dump_lines(events: Iterable, *, width: int = 64, tags: Optional[Collection[int]] = None,
-               top_level: bool = False) -> Iterator[str]:
+               top_level: bool = False, dictionary: Optional[Dictionary] = None) -> Iterator[str]:
     """Lines like dcmdump's, with the byte offset first (see the module doc).
 
     With ``tags``, the events stop being read once the data set is past the
-    last tag asked for (elements come in ascending tag order)."""
-    lister = _Lister(width, tags, top_level)
+    last tag asked for (elements come in ascending tag order).
+    ``dictionary`` (``dictionary.load_dictionary``) names what the built-in
+    one does not."""
+    lister = _Lister(width, tags, top_level, dictionary or BUILTIN)
     handlers = lister.handlers
     try:
         for event in events:

@@ -18,7 +18,7 @@ from amazon.ion.simple_types import (
 )
 
 from .. import charset
-from ..dictionary import keyword_for, lookup
+from ..dictionary import BUILTIN, Dictionary, keyword_for, lookup
 from ..events import (
     UNDEFINED, DataSetStart, DeflateInfo, Element, End, FileMetaStart,
     Fragment, FragmentsEnd, FragmentsStart, ItemEnd, ItemStart, Preamble,
@@ -26,7 +26,8 @@ from ..events import (
 )
 from ..p10.syntax import Encoding, encoding_for
 from ..p10.wire import (
-    ITEM, SEQUENCE_END, SPECIFIC_CHARACTER_SET, CharsetScope, Context, header_size, item_header,
+    ITEM, SEQUENCE_END, SPECIFIC_CHARACTER_SET, CharsetScope, Context, header_size, implicit_vr,
+    implicit_vr_of, item_header,
 )
 from . import values
 from .null import null
@@ -58,6 +59,49 @@ def field_name(tag: int) -> str:
     return keyword_for(tag) or "%08X" % tag
 
 
+class DictionaryRules:
+    """What a dictionary given at run time changes in the document, judged
+    against the built-in dictionary (which is all a reader of the Ion may
+    have): field names it knows that the built-in does not resolve to the
+    same tag (kept in ``options.dataDictionary.keywords``), and in implicit
+    VR the VR of standard tags whose entry it changes and of private
+    elements its files list under their creator (values then decoded with
+    that VR and annotated with it)."""
+
+    def __init__(self, dictionary: Dictionary):
+        self.dictionary = dictionary
+        builtin_tag = BUILTIN.tag_for_keyword
+        self.names = {tag: kw for tag, kw in dictionary.keywords().items()
+                      if builtin_tag(kw) != tag}
+        self.standard: Dict[int, str] = {}
+        for tag in dictionary.changed:
+            entry = dictionary.lookup(tag)
+            vr = implicit_vr_of(entry.vrs if entry is not None else ())
+            old = implicit_vr(tag)
+            if vr not in ("UN", "SQ", "") and old != "SQ" and vr != old:
+                self.standard[tag] = vr
+        self.private = dictionary.site_private is not None
+
+    @classmethod
+    def of(cls, dictionary: Dictionary) -> "DictionaryRules":
+        rules = dictionary.cache.get("visitor")
+        if rules is None:
+            rules = dictionary.cache["visitor"] = cls(dictionary)
+        return rules
+
+    def private_vr(self, creators: Optional[dict], tag: int) -> Optional[str]:
+        """The VR of an implicit-VR private element under its creator, when
+        the added files give one that holds values; else None."""
+        element = tag & 0xFFFF
+        if not creators or element < 0x1000:
+            return None
+        creator = creators.get((tag & 0xFFFF0000) | (element >> 8))
+        if creator is None:
+            return None
+        vr = implicit_vr_of(self.dictionary.site_private_vrs(creator, tag >> 16, element & 0xFF))
+        return vr if vr not in ("UN", "SQ", "") else None
+
+
 def annotate(value, vr: str):
     """An Ion value carrying its VR as annotation."""
     ann = (vr,)
@@ -84,7 +128,7 @@ class _DataSet:
     """Elements of the top-level data set or of one item."""
 
     __slots__ = ("fields", "prefix", "charsets", "explicit", "little", "tags", "in_order",
-                 "frames", "seen", "tag_set", "floor")
+                 "frames", "seen", "tag_set", "floor", "creators")
 
     def __init__(self, prefix: str, charsets: CharsetScope, explicit: bool, little: bool):
         self.fields: list = []        # (sort key, name, value)
@@ -98,6 +142,7 @@ class _DataSet:
         self.seen: Optional[dict] = None     # tag -> count, for repeated tags
         self.tag_set: Optional[set] = None   # built once the order breaks
         self.floor = 0                       # where the current section (meta, body) starts
+        self.creators: Optional[dict] = None  # private creator tag -> creator (with a dictionary)
 
     def key(self, tag: int) -> str:
         """Wire path of the latest element with this tag (repeats get #n)."""
@@ -184,8 +229,12 @@ class IonVisitor:
     after the ``End`` event."""
 
     def __init__(self, *, limits: InlineLimits = InlineLimits(),
-                 bulk_sink: Optional[BulkSink] = None):
+                 bulk_sink: Optional[BulkSink] = None, dictionary: Optional[Dictionary] = None):
         self.limits = limits
+        self.dictionary = dictionary or BUILTIN
+        # a dictionary given at run time: its names and implicit-VR rules
+        self._rules = None if self.dictionary.builtin else DictionaryRules.of(self.dictionary)
+        self.keywords: Dict[str, str] = {}   # names the built-in dictionary does not resolve
         self.bulk_sink = bulk_sink
         self._inline_fragments = limits.everything
         self.data_set: Optional[dict] = None
@@ -229,7 +278,13 @@ class IonVisitor:
             annotated = bool(tag & 0x10000) or vr != dictionary_vr(tag)
         if annotated:
             value = annotate(value, vr)
-        ds.fields.append((sort_key(tag), field_name(tag), value))
+        rules = self._rules
+        if rules is not None and tag in rules.names:
+            name = rules.names[tag]
+            self.keywords[name] = "%08X" % tag
+        else:
+            name = field_name(tag)
+        ds.fields.append((sort_key(tag), name, value))
 
     # -- top level --------------------------------------------------------------
     def _preamble(self, event: Preamble) -> None:
@@ -265,6 +320,13 @@ class IonVisitor:
         tag = event.tag
         ds.note(tag)
         vr = event.vr
+        rules = self._rules
+        if rules is not None and not ds.explicit:
+            # implicit VR: the given dictionary may know the VR the reader did not
+            if tag & 0x10000:
+                vr = (rules.private_vr(ds.creators, tag) or vr) if vr == "UN" else vr
+            else:
+                vr = rules.standard.get(tag, vr)
         if event.raw_vr is not None or event.reserved:
             self._header_facts(ds.key(tag), event)
         data = event.value
@@ -288,6 +350,11 @@ class IonVisitor:
                 self._fact(key, name, fact)
         if tag == SPECIFIC_CHARACTER_SET:
             ds.charsets.current = charset.parse_charsets(value if isinstance(value, str) else None)
+        elif rules is not None and rules.private and tag & 0x10000 and isinstance(value, str) \
+                and 0x10 <= tag & 0xFFFF <= 0xFF:
+            if ds.creators is None:
+                ds.creators = {}
+            ds.creators[tag] = value
         elif tag == NUMBER_OF_FRAMES and isinstance(value, str):
             try:
                 ds.frames = int(value)

@@ -18,7 +18,7 @@ from .vr import CHARSET_VRS, LONG_VRS, VR_FROM_BYTES
 __all__ = [
     "ITEM", "ITEM_END", "SEQUENCE_END", "ITEM_GROUP", "META_GROUP", "SPECIFIC_CHARACTER_SET",
     "TRANSFER_SYNTAX", "PIXEL_DATA", "CHARSET_VRS", "Context", "IMPLICIT_LITTLE",
-    "header_size", "item_header", "implicit_vr", "read_vr", "undefined_length_opens",
+    "header_size", "item_header", "implicit_vr", "implicit_vr_of", "read_vr", "undefined_length_opens",
     "implicit_value_is_sequence", "charsets_for", "CharsetScope", "is_upper_vr",
 ]
 
@@ -104,10 +104,20 @@ def implicit_vr(tag: int) -> str:
     cached = _OB_OR_OW.get(tag)
     if cached is None:
         entry = lookup(tag)
-        cached = "OW" if entry is not None and "OW" in entry.vrs else "OB"
+        cached = implicit_vr_of(entry.vrs if entry is not None else ("OB",))
         if not tag & 0x10000:
             _OB_OR_OW[tag] = cached
     return cached
+
+
+def implicit_vr_of(vrs: tuple) -> str:
+    """The VR an implicit-VR value gets from a dictionary entry's VRs: the
+    first, OW when "OB or OW" (PS3.5 A.1), UN when there is none."""
+    if not vrs:
+        return "UN"
+    if vrs[0] == "OB" and "OW" in vrs:
+        return "OW"
+    return vrs[0]
 
 
 def undefined_length_opens(tag: int, vr: str, raw_vr: Optional[bytes],

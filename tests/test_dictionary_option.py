@@ -1,0 +1,260 @@
+"""The data dictionary as an input parameter (``dictionary=``, ``--dictionary``).
+
+A site private dictionary (DCMTK .dic) and PS3.6 extracts (JSON, DocBook XML)
+change what is named and decoded; the document still rebuilds byte for byte
+with only the built-in dictionary.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import os
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import dicom2ion
+from dicom2ion import dictionary as d
+from dicom2ion.dictionary import DictionaryError, load_dictionary
+from dicom2ion.dictionary import sources
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parent / "data"
+SITE_DIC = DATA / "site_private.dic"
+EXTRA_JSON = DATA / "attributes_extra.json"
+EXTRA_XML = DATA / "part06_extra.xml"
+
+
+# -- a small implicit VR little endian file with private elements ---------------------
+
+def _explicit(tag: int, vr: str, value: bytes) -> bytes:
+    if vr in ("OB", "OW", "UN", "SQ", "UT", "UC", "UR", "OD", "OF", "OL", "OV", "SV", "UV"):
+        return struct.pack("<HH2sHL", tag >> 16, tag & 0xFFFF, vr.encode(), 0, len(value)) + value
+    return struct.pack("<HH2sH", tag >> 16, tag & 0xFFFF, vr.encode(), len(value)) + value
+
+
+def _implicit(tag: int, value: bytes) -> bytes:
+    return struct.pack("<HHL", tag >> 16, tag & 0xFFFF, len(value)) + value
+
+
+def _uid(text: str) -> bytes:
+    data = text.encode()
+    return data + b"\0" if len(data) % 2 else data
+
+
+def implicit_file() -> bytes:
+    meta_body = b"".join([
+        _explicit(0x00020001, "OB", b"\0\1"),
+        _explicit(0x00020002, "UI", _uid("1.2.840.10008.5.1.4.1.1.7")),
+        _explicit(0x00020003, "UI", _uid("1.2.3.4.5")),
+        _explicit(0x00020010, "UI", _uid("1.2.840.10008.1.2")),
+    ])
+    meta = _explicit(0x00020000, "UL", struct.pack("<L", len(meta_body))) + meta_body
+    item = b"".join([_implicit(0x00290010, b"DICOM2ION SITE"),
+                     _implicit(0x00291012, b"IN AN ITEM ")])
+    sequence = struct.pack("<HHL", 0xFFFE, 0xE000, len(item)) + item
+    body = b"".join([
+        _implicit(0x00080016, _uid("1.2.840.10008.5.1.4.1.1.7")),
+        _implicit(0x00080018, _uid("1.2.3.4.5")),
+        _implicit(0x00100010, b"Doe^Jane"),
+        _implicit(0x00189998, struct.pack("<3H", 7, 8, 9)),
+        _implicit(0x00189999, struct.pack("<d", 1.25)),
+        _implicit(0x00290010, b"DICOM2ION SITE"),
+        _implicit(0x00290011, b"SOMEONE ELSE"),
+        _implicit(0x00291010, b"2.5 "),
+        _implicit(0x00291011, struct.pack("<3H", 1, 2, 3)),
+        _implicit(0x00291012, b"SITE LABEL"),
+        _implicit(0x00291013, struct.pack("<d", -0.5)),
+        _implicit(0x00291014, struct.pack("<HH", 0x0010, 0x0020)),
+        _implicit(0x00291015, b"1\\22\\333 "),
+        _implicit(0x00291016, sequence),
+        _implicit(0x00291020, b"\x01\x02"),          # not in the site dictionary
+        _implicit(0x00291110, b"2.5 "),              # same offset, another creator
+        _implicit(0x00300010, b"EXTRA LABEL "),
+    ])
+    return b"\0" * 128 + b"DICM" + meta + body
+
+
+@pytest.fixture
+def p10(tmp_path) -> Path:
+    path = tmp_path / "implicit_private.dcm"
+    path.write_bytes(implicit_file())
+    return path
+
+
+def _annotation(value):
+    anns = getattr(value, "ion_annotations", ())
+    return str(getattr(anns[0], "text", anns[0])) if anns else None
+
+
+# -- the tables: one parser, one table builder ------------------------------------------
+
+def test_runtime_tables_equal_the_generated_module():
+    """The code that parses sources at run time builds exactly the tables the
+    generator committed (the same code, not a copy)."""
+    from dicom2ion.dictionary import _private, _standard
+
+    built = sources.build_standard(sources.parse_attributes_json(
+        ROOT / "dictionary" / "attributes_2024e.json"))
+    assert sources.standard_tables(built) == (_standard.ENTRIES, _standard.MASKS, _standard.VR,
+                                              _standard.KEYWORD, _standard.TAG)
+    private = sources.private_tables(sources.build_private(sources.parse_private_dic(
+        ROOT / "dictionary" / "dcmtk_3.6.7_private.dic")))
+    assert private == (_private.PRIVATE, _private.PRIVATE_RANGES)
+
+
+def test_generator_uses_the_package_parsers():
+    spec = importlib.util.spec_from_file_location("regen", ROOT / "tools" / "regenerate_dictionary.py")
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    assert gen.parse_private_dic.__code__.co_filename.endswith(
+        os.path.join("dicom2ion", "dictionary", "sources.py"))
+    assert gen.build_standard.__code__.co_filename == gen.parse_private_dic.__code__.co_filename
+
+
+def test_merged_dictionary_and_its_record():
+    merged = load_dictionary([EXTRA_JSON, EXTRA_XML, SITE_DIC])
+    assert merged.keyword_for(0x00189999) == "ExtraFloatValue"
+    assert merged.tag_for_keyword("ExtraCount") == 0x00189998      # U+200B removed
+    assert merged.vr_of(0x00300010) == "LO"
+    assert merged.keyword_for(0x00100010) == "PatientName"          # built-in entries stay
+    assert merged.lookup_private("DICOM2ION SITE", 0x0029, 0x10).vr == "DS"
+    assert merged.lookup_private("GEMS_IDEN_01", 0x0009, 0x01) is not None
+    assert d.keyword_for(0x00189999) is None                        # the built-in is untouched
+    options = merged.options()
+    assert [s["name"] for s in options["sources"]] == [
+        "attributes_extra.json", "part06_extra.xml", "site_private.dic"]
+    assert options["sha256"] != d.SOURCE_SHA256 and "2099a" in options["description"]
+    assert d.BUILTIN.options() == {"description": d.EDITION, "sha256": d.SOURCE_SHA256}
+
+
+def test_cached_by_path_and_mtime(tmp_path):
+    dic = tmp_path / "site.dic"
+    dic.write_text(SITE_DIC.read_text())
+    first = load_dictionary([dic])
+    assert load_dictionary([str(dic)]) is first
+    dic.write_text(SITE_DIC.read_text().replace("SiteLabel", "SiteName"))
+    os.utime(dic, ns=(1, 1_000_000_000))
+    second = load_dictionary([dic])
+    assert second is not first
+    assert second.lookup_private("DICOM2ION SITE", 0x29, 0x12).keyword == "SiteName"
+
+
+def test_dcmtk_standard_dic():
+    merged = load_dictionary([Path("/work/shared/dictionary-sources/dcmtk_3.6.7_dicom.dic")]) \
+        if Path("/work/shared/dictionary-sources/dcmtk_3.6.7_dicom.dic").is_file() else None
+    if merged is None:
+        pytest.skip("DCMTK dicom.dic not available")
+    assert merged.keyword_for(0x00000900) == "Status"      # command group: PS3.7, not PS3.6
+    assert merged.vr_of(0x60020010) == "US"                # (6000-60FF,0010) as a mask
+
+
+def test_bad_dictionary_names_file_and_line(tmp_path):
+    bad = tmp_path / "bad.dic"
+    bad.write_text('(0029,"X",10)\tQQ\tName\t1\tPrivateTag\n')
+    with pytest.raises(DictionaryError, match=r"bad\.dic.*bad\.dic:1: unknown VR 'QQ'"):
+        load_dictionary([bad])
+    with pytest.raises(DictionaryError, match="missing.dic"):
+        load_dictionary([tmp_path / "missing.dic"])
+    empty = tmp_path / "empty.json"
+    empty.write_text("[]")
+    with pytest.raises(DictionaryError, match="no entries"):
+        load_dictionary([empty])
+
+
+# -- conversion ------------------------------------------------------------------------
+
+def test_without_dictionary_private_values_stay_un(p10):
+    doc = dicom2ion.convert(p10)
+    assert _annotation(doc["dataSet"]["00291010"]) == "UN"
+    assert "keywords" not in doc["options"]["dataDictionary"]
+
+
+def test_site_dictionary_types_implicit_private_values(p10):
+    doc = dicom2ion.convert(p10, dictionary=[SITE_DIC])
+    data = doc["dataSet"]
+    assert (_annotation(data["00291010"]), str(data["00291010"])) == ("DS", "2.5")
+    assert _annotation(data["00291011"]) == "US" and bytes(data["00291011"]) == b"\1\0\2\0\3\0"
+    assert (_annotation(data["00291012"]), str(data["00291012"])) == ("LO", "SITE LABEL")
+    assert (_annotation(data["00291013"]), float(data["00291013"])) == ("FD", -0.5)
+    assert (_annotation(data["00291014"]), str(data["00291014"])) == ("AT", "00100020")
+    assert _annotation(data["00291016"]) == "SQ"
+    item = data["00291016"][0]
+    assert (_annotation(item["00291012"]), str(item["00291012"])) == ("LO", "IN AN ITEM")
+    assert _annotation(data["00291020"]) == "UN"       # not in the site dictionary
+    assert _annotation(data["00291110"]) == "UN"       # another creator's block
+    recorded = doc["options"]["dataDictionary"]
+    assert recorded["sources"][0]["name"] == "site_private.dic"
+    assert recorded["sha256"] == load_dictionary([SITE_DIC]).sha256
+
+    ds = dicom2ion.read(doc)
+    assert ds[0x00291010] == 2.5 and ds[0x00291011] == [1, 2, 3]
+    assert ds[0x00291015] == [1, 22, 333]
+    assert ds.private("DICOM2ION SITE", 0x0029, 0x13) == -0.5
+
+
+def test_site_dictionary_document_rebuilds_without_it(p10, tmp_path):
+    original = p10.read_bytes()
+    doc = dicom2ion.convert(p10, dictionary=[SITE_DIC, EXTRA_JSON])
+    assert dicom2ion.to_dicom_bytes(doc) == original
+    for binary in (True, False):
+        out = io.BytesIO()
+        dicom2ion.dump(doc, out, binary=binary, pretty=not binary)
+        assert dicom2ion.to_dicom_bytes(dicom2ion.load(out.getvalue())) == original
+    assert dicom2ion.to_dicom_bytes(doc, canonical=True)      # values alone are valid too
+
+
+def test_extract_names_a_new_tag(p10):
+    doc = dicom2ion.convert(p10, dictionary=[EXTRA_JSON, EXTRA_XML])
+    data = doc["dataSet"]
+    assert float(data["ExtraFloatValue"]) == 1.25 and _annotation(data["ExtraFloatValue"]) == "FD"
+    assert str(data["ExtraLabel"]) == "EXTRA LABEL"
+    assert _annotation(data["ExtraLabel"]) == "LO"            # judged against the built-in
+    assert bytes(data["ExtraCount"]) == struct.pack("<3H", 7, 8, 9)
+    assert dict(doc["options"]["dataDictionary"]["keywords"]) == {
+        "ExtraCount": "00189998", "ExtraFloatValue": "00189999", "ExtraLabel": "00300010"}
+    out = io.BytesIO()
+    dicom2ion.dump(doc, out)
+    loaded = dicom2ion.load(out.getvalue())
+    assert dicom2ion.to_dicom_bytes(loaded) == p10.read_bytes()
+    ds = dicom2ion.read(loaded)                   # the document's own names, no dictionary
+    assert ds.ExtraFloatValue == 1.25 and ds["ExtraCount"] == [7, 8, 9]
+    assert ds.keyword(0x00189999) == "ExtraFloatValue"
+
+
+def test_read_and_dicom_json_with_a_dictionary(p10):
+    ds = dicom2ion.read(p10, dictionary=[SITE_DIC, EXTRA_JSON])
+    assert ds.keyword(0x00291010) == "SiteSliceThickness" and ds.ExtraLabel == "EXTRA LABEL"
+    model = dicom2ion.to_dicom_json(p10, dictionary=[SITE_DIC])
+    assert model["00291010"] == {"vr": "DS", "Value": [2.5]}
+    assert model["00291011"] == {"vr": "US", "Value": [1, 2, 3]}
+    assert dicom2ion.to_dicom_json(p10)["00291010"]["vr"] == "UN"
+
+
+def test_cli_dictionary_option(p10, tmp_path):
+    out = tmp_path / "x.ion"
+    rebuilt = tmp_path / "rebuilt.dcm"
+    cli = [sys.executable, "-m", "dicom2ion"]
+    run = subprocess.run(cli + ["convert", str(p10), "-o", str(out), "--dictionary", str(SITE_DIC),
+                                "--dictionary", str(EXTRA_JSON)], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    doc = dicom2ion.load(out)
+    assert _annotation(doc["dataSet"]["00291010"]) == "DS" and "ExtraLabel" in doc["dataSet"]
+    run = subprocess.run(cli + ["to-dicom", str(out), "-o", str(rebuilt)], capture_output=True,
+                         text=True)
+    assert run.returncode == 0, run.stderr
+    assert rebuilt.read_bytes() == p10.read_bytes()
+    dump = subprocess.run(cli + ["dump", str(p10), "--dictionary", str(SITE_DIC)],
+                          capture_output=True, text=True)
+    assert dump.returncode == 0, dump.stderr
+    assert "SiteSliceThickness" in dump.stdout
+    bad = tmp_path / "bad.dic"
+    bad.write_text("not a dictionary line\n")
+    run = subprocess.run(cli + ["convert", str(p10), "-o", str(tmp_path / "y.ion"),
+                                "--dictionary", str(bad)], capture_output=True, text=True)
+    assert run.returncode == 2 and "bad.dic:1" in run.stderr and "Traceback" not in run.stderr
+    assert not (tmp_path / "y.ion").exists()
