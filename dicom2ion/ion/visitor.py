@@ -30,11 +30,13 @@ from ..p10.wire import (
     implicit_vr_of, item_header,
 )
 from . import values
+from .frame_map import HEAD, extended_offsets, frame_map
 from .null import null
 from .inline import InlineLimits
 from .order import sort_key
 
 NUMBER_OF_FRAMES = 0x00280008
+EXTENDED_OFFSET_TABLE = 0x7FE00001
 _BOT = struct.Struct("<L")
 
 # tag -> the single VR the dictionary gives, or None (multi-VR, no VR, unknown)
@@ -128,7 +130,7 @@ class _DataSet:
     """Elements of the top-level data set or of one item."""
 
     __slots__ = ("fields", "prefix", "charsets", "explicit", "little", "tags", "in_order",
-                 "frames", "seen", "tag_set", "floor", "creators")
+                 "frames", "seen", "tag_set", "floor", "creators", "extended")
 
     def __init__(self, prefix: str, charsets: CharsetScope, explicit: bool, little: bool):
         self.fields: list = []        # (sort key, name, value)
@@ -143,6 +145,7 @@ class _DataSet:
         self.tag_set: Optional[set] = None   # built once the order breaks
         self.floor = 0                       # where the current section (meta, body) starts
         self.creators: Optional[dict] = None  # private creator tag -> creator (with a dictionary)
+        self.extended: Optional[list] = None  # Extended Offset Table offsets, for the frame map
 
     def key(self, tag: int) -> str:
         """Wire path of the latest element with this tag (repeats get #n)."""
@@ -190,7 +193,7 @@ class _Sequence:
 
 class _Fragments:
     __slots__ = ("tag", "vr", "key", "offset", "data_offset", "parent", "hash", "bot",
-                 "fragments", "first", "current", "annotated", "length")
+                 "fragments", "first", "current", "annotated", "length", "heads")
 
     def __init__(self, tag, vr, key, offset, data_offset, parent, annotated):
         self.tag = tag
@@ -206,6 +209,7 @@ class _Fragments:
         self.first = None       # offset of the first fragment item (after the BOT)
         self.current = None     # [fragment dict, hasher] while chunks arrive
         self.length = 0
+        self.heads: list = []   # each fragment's first bytes (codec start markers)
 
 
 class BulkSink:
@@ -330,6 +334,8 @@ class IonVisitor:
         if event.raw_vr is not None or event.reserved:
             self._header_facts(ds.key(tag), event)
         data = event.value
+        if tag == EXTENDED_OFFSET_TABLE and data is not None and ds.little:
+            ds.extended = extended_offsets(data)
         if data is None:
             self._pending = (ds, tag, vr, event.offset + header_size(ds.explicit, vr, event.raw_vr),
                              event.length, hashlib.sha256(), [] if self.limits.limit_for(tag) is None else None,
@@ -473,6 +479,7 @@ class IonVisitor:
             frag.first = event.offset
         record = {"offset": event.offset - frag.first, "position": event.offset + 8,
                   "length": event.length}
+        frag.heads.append(event.value[:HEAD] if event.value is not None else None)
         if event.value is not None:
             self._fragment_done(frag, record, event.value, hashlib.sha256(event.value).hexdigest())
             return
@@ -503,6 +510,8 @@ class IonVisitor:
                 self._pending = None
             return
         record, hasher, handle, pieces = current
+        if frag.heads[-1] is None:
+            frag.heads[-1] = event.data[:HEAD]
         hasher.update(event.data)
         if handle is not None:
             self.bulk_sink.write(handle, event.data)
@@ -540,8 +549,9 @@ class IonVisitor:
             "basicOffsetTable": table,
             "fragments": frag.fragments,
         }
-        frames = _frames(table if isinstance(table, list) else None, frag.fragments,
-                         frag.parent.frames)
+        frames = frame_map(table if isinstance(table, list) else None,
+                           [f["offset"] for f in frag.fragments], frag.parent.frames,
+                           extended=frag.parent.extended, heads=frag.heads)
         if frames is not None:
             value["frames"] = frames
         self._add(frag.parent, frag.tag, frag.vr, value, annotated=frag.annotated)
@@ -611,26 +621,3 @@ def _majority(records: list) -> bool:
     """True when most sequences (or items) had undefined length."""
     undefined = sum(1 for _, u in records if u)
     return undefined * 2 > len(records)
-
-
-def _frames(table: Optional[list], fragments: list, number_of_frames: Optional[int]):
-    """Which fragments make each frame: [[first fragment index, count], ...]."""
-    count = len(fragments)
-    if not count:
-        return None
-    if table:
-        starts = {f["offset"]: i for i, f in enumerate(fragments)}
-        firsts = []
-        for offset in table:
-            if offset not in starts:
-                return None
-            firsts.append(starts[offset])
-        if firsts != sorted(firsts) or firsts[0] != 0:
-            return None
-        bounds = firsts + [count]
-        return [[bounds[i], bounds[i + 1] - bounds[i]] for i in range(len(firsts))]
-    if number_of_frames == 1 or (number_of_frames is None and count == 1):
-        return [[0, count]]
-    if number_of_frames == count:
-        return [[i, 1] for i in range(count)]
-    return None
