@@ -244,13 +244,29 @@ def _find_private(tables, creator: str, group: int, element_offset: int) -> Entr
 BUILTIN = Dictionary(_standard.ENTRIES, _standard.MASKS, _standard.VR, _standard.KEYWORD,
                      _standard.TAG, description=EDITION, sha256=SOURCE_SHA256)
 
-# The built-in dictionary's look-ups (bound methods: one dict access on the hot path).
+# The built-in dictionary's look-ups. The hot ones are plain functions over the
+# tables (one dict access, no attribute look-up); the rest are BUILTIN's methods.
 lookup = BUILTIN.lookup
-vr_of = BUILTIN.vr_of
-keyword_for = BUILTIN.keyword_for
-tag_for_keyword = BUILTIN.tag_for_keyword
 lookup_private = BUILTIN.lookup_private
 is_standard_group = BUILTIN.is_standard_group
+
+
+def vr_of(tag: int) -> str:
+    """VR of ``tag`` in the built-in dictionary (see :meth:`Dictionary.vr_of`)."""
+    vr = _VR.get(tag)
+    if vr is not None:
+        return vr
+    return BUILTIN.vr_of(tag)
+
+
+def keyword_for(tag: int) -> str | None:
+    """Keyword of ``tag`` in the built-in dictionary (see :meth:`Dictionary.keyword_for`)."""
+    return _KEYWORD.get(tag)
+
+
+def tag_for_keyword(keyword: str) -> int | None:
+    """Tag of a keyword in the built-in dictionary (see :meth:`Dictionary.tag_for_keyword`)."""
+    return _TAG.get(keyword)
 
 
 def is_private(tag: int) -> bool:
