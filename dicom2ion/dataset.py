@@ -500,7 +500,7 @@ def read(source, *, fields=None, bulk_dir=None, source_file=None, decimal: bool 
 def _filtered(document, fields):
     """The document with only the named top-level attributes in dataSet."""
     from .ion.shallow import wanted_names
-    names = wanted_names(fields)
+    names = wanted_names(fields, document_keywords(document))
     out = {k: v for k, v in document.items() if k != "dataSet"}
     data_set = document.get("dataSet") or {}
     from amazon.ion.simple_types import IonPyDict

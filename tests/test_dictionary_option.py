@@ -302,3 +302,18 @@ def test_corpus_with_dcmtk_dictionaries_rebuilds_without_them():
         assert dicom2ion.to_dicom_bytes(dicom2ion.load(out.getvalue())) == path.read_bytes(), path
         changed += doc["dataSet"] != dicom2ion.convert(path)["dataSet"]
     assert changed >= 10          # the dictionaries did change documents
+
+
+def test_shallow_read_finds_the_documents_own_names(p10, tmp_path):
+    ion = tmp_path / "x.ion"
+    dicom2ion.convert_to(p10, ion, dictionary=[EXTRA_JSON])
+    for fields in (["ExtraFloatValue", "PatientName"], [0x00189999, "PatientName"]):
+        doc = dicom2ion.load(ion, fields=fields)
+        assert sorted(doc["dataSet"]) == ["ExtraFloatValue", "PatientName"]
+        assert float(doc["dataSet"]["ExtraFloatValue"]) == 1.25
+    text = tmp_path / "x.txt"
+    dicom2ion.convert_to(p10, text, binary=False, dictionary=[EXTRA_JSON])
+    assert list(dicom2ion.load(text, fields=["ExtraLabel"])["dataSet"]) == ["ExtraLabel"]
+    assert dicom2ion.read(ion, fields=[0x00300010]).ExtraLabel == "EXTRA LABEL"
+    with pytest.raises(ValueError, match="NoSuchKeyword"):
+        dicom2ion.load(ion, fields=["NoSuchKeyword"])
