@@ -10,8 +10,9 @@ import urllib.parse
 import urllib.request
 from typing import BinaryIO, Optional, Sequence, Union
 
+from . import storage
+from .bulk import Resolver, deflate_offset, open_bulk_dir, raw_deflated_from
 from .dictionary import load_dictionary
-from .bulk import BulkDir, Resolver, deflate_offset, raw_deflated_from
 from .errors import Dicom2IonError, IonDocumentError
 from .hashing import HashingWriter
 from .ion import codec, document as document_mod
@@ -30,10 +31,17 @@ def _source_info(source) -> Optional[dict]:
         if name and os.path.isfile(name):
             return {"uri": pathlib.Path(os.path.abspath(name)).as_uri()}
         return {"uri": name} if name else None
-    path = os.path.abspath(os.fspath(source))
-    info = {"uri": pathlib.Path(path).as_uri()}
+    return source_info_for(os.fspath(source))
+
+
+def source_info_for(path: str) -> dict:
+    """The document's ``sourceInfo`` for a file on disk (or on a store)."""
+    if storage.is_url(path):
+        return storage.source_info(path)
+    full = os.path.abspath(path)
+    info = {"uri": pathlib.Path(full).as_uri()}
     try:
-        st = os.stat(path)
+        st = os.stat(full)
     except OSError:
         return info
     birth = getattr(st, "st_birthtime", None)
@@ -46,7 +54,7 @@ def _source_info(source) -> Optional[dict]:
 def _visitor(standard_limit: int, private_limit: int, inline_all: bool,
              bulk_dir: Optional[str], dictionary=None) -> IonVisitor:
     limits = InlineLimits.of(standard_limit, private_limit, inline_all)
-    sink = BulkDir(bulk_dir) if bulk_dir is not None else None
+    sink = open_bulk_dir(bulk_dir) if bulk_dir is not None else None
     return IonVisitor(limits=limits, bulk_sink=sink,
                       dictionary=load_dictionary(dictionary) if dictionary else None)
 
@@ -58,11 +66,18 @@ def convert(source, *, source_info: Optional[dict] = None,
     """Convert a P10 source (path, bytes, binary file object or iterable of
     chunks) to the Ion document, a dict. Raises DicomParseError on bad input.
     ``reproducible`` leaves out the conversion time (same input, same bytes).
+    A URL (``s3://...``) is read through fsspec.
     ``dictionary``: a path or a list of paths (PS3.6 JSON extract or DocBook
     XML, DCMTK ``.dic``) merged over the built-in dictionary, or a
     ``dicom2ion.dictionary.Dictionary``; the document records it in
     ``options.dataDictionary`` and still needs only the built-in one to be
     read back."""
+    if storage.is_url(source):
+        with storage.open_read(source) as fp:
+            return convert(fp, source_info=source_info or storage.source_info(source),
+                           standard_limit=standard_limit, private_limit=private_limit,
+                           inline_all=inline_all, bulk_dir=bulk_dir, max_depth=max_depth,
+                           reproducible=reproducible, dictionary=dictionary)
     visitor = _visitor(standard_limit, private_limit, inline_all, bulk_dir, dictionary)
     stream = iter_events(source, max_depth=max_depth)
     visit = visitor.visit
@@ -103,7 +118,9 @@ def load(source: Union[str, os.PathLike, bytes], *, fields=None) -> object:
         return load_fields(source, fields)
     if isinstance(source, (bytes, bytearray)):
         return codec.loads(bytes(source))
-    return codec.load_path(source)
+    if storage.is_url(source):
+        return codec.loads(storage.read_bytes(source), source=source)
+    return codec.load_path(storage.local(source))
 
 
 def convert_to(source, out, *, binary: bool = True, pretty: bool = False, **options) -> dict:

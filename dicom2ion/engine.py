@@ -39,17 +39,16 @@ summary.
 from __future__ import annotations
 
 import dataclasses
-import datetime
 import hashlib
 import json
 import os
-import pathlib
 import socket
 import sys
 import time
 from typing import Callable, Dict, Iterable, List, Optional, Tuple, Union
 
 from ._version import __version__
+from . import storage
 from .errors import Dicom2IonError
 
 CHUNK = 1 << 20
@@ -108,7 +107,7 @@ class CountingReader:
 
     def __init__(self, path: str, report: Optional[Callable[[int], None]]):
         self.name = path
-        self._fp = open(path, "rb") if path != "-" else sys.stdin.buffer
+        self._fp = storage.open_read(path) if path != "-" else sys.stdin.buffer
         self._report = report
         self.count = 0
 
@@ -154,26 +153,10 @@ class CountingWriter:
 
 def sha256_of(path: str) -> str:
     hasher = hashlib.sha256()
-    with open(path, "rb") as fp:
+    with storage.open_read(path) as fp:
         for chunk in iter(lambda: fp.read(CHUNK), b""):
             hasher.update(chunk)
     return hasher.hexdigest()
-
-
-def source_info_for(path: str) -> dict:
-    """The document's ``sourceInfo`` for a file on disk."""
-    full = os.path.abspath(path)
-    info = {"uri": pathlib.Path(full).as_uri()}
-    try:
-        st = os.stat(full)
-    except OSError:
-        return info
-    birth = getattr(st, "st_birthtime", None)
-    if birth:
-        info["creationDate"] = datetime.datetime.fromtimestamp(birth, datetime.timezone.utc)
-    info["modificationDate"] = datetime.datetime.fromtimestamp(st.st_mtime,
-                                                              datetime.timezone.utc)
-    return info
 
 
 # -- what a document says -----------------------------------------------------------
@@ -301,6 +284,9 @@ def _stat_into(task: Task, row: Row) -> bool:
     (a pipe such as ``<(...)`` or stdin can be read only once)."""
     if task.source == "-":
         return False
+    if storage.is_url(task.source):       # an object on a store can be read again
+        row["size"], row["mtime_ns"] = storage.stat_ns(task.source)
+        return True
     st = os.stat(task.source)
     row["size"], row["mtime_ns"] = st.st_size, st.st_mtime_ns
     import stat
@@ -323,7 +309,7 @@ def _unchanged_by_sha256(task: Task, row: Row) -> bool:
 
 def _convert(task: Task, row: Row, report) -> None:
     from .batch import sniff
-    from .convert import convert, dump
+    from .convert import convert, dump, source_info_for
     from .outputs import atomic_output
 
     regular = _stat_into(task, row)
@@ -416,7 +402,8 @@ def _to_dicom(task: Task, row: Row, report) -> None:
                              f"data, which is encapsulated ({row['transfer_syntax']}); "
                              "dicom2ion does not decompress")
     original = original_for(task, doc)
-    if original and task.output not in (None, "-") and os.path.exists(original) and \
+    if original and task.output not in (None, "-") and not storage.is_url(original) and \
+            not storage.is_url(task.output) and os.path.exists(original) and \
             os.path.realpath(original) == os.path.realpath(task.output):
         raise OutputError(task.output, "it is the original file the document references")
     expected = _plain_int(_get(_get(doc, "fileInfo"), "size")) or 0

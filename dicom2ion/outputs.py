@@ -10,6 +10,7 @@ import sys
 import uuid
 from typing import Optional
 
+from . import storage
 from .errors import Dicom2IonError
 
 STDOUT = "-"
@@ -195,6 +196,30 @@ class AtomicFile:
         return False
 
 
-def atomic_output(path) -> AtomicFile:
-    """Write ``path`` safely (see AtomicFile); use as ``with atomic_output(p) as fp``."""
+class _StoreOutput:
+    """An output on an object store (a URL): uploaded whole when the block
+    succeeds, nothing otherwise (``storage.atomic_write``); errors name it."""
+
+    def __init__(self, url: str):
+        self.path = url
+        try:
+            self._inner = storage.atomic_write(url, prefix=TEMP_PREFIX)
+        except OSError as exc:
+            raise output_error(url, exc) from None
+
+    def __enter__(self):
+        return _Guarded(self._inner.__enter__(), self.path)
+
+    def __exit__(self, exc_type, exc, tb):
+        try:
+            return self._inner.__exit__(exc_type, exc, tb)
+        except OSError as exc:
+            raise output_error(self.path, exc) from None
+
+
+def atomic_output(path):
+    """Write ``path`` safely (see AtomicFile; a URL goes to its store whole
+    or not at all); use as ``with atomic_output(p) as fp``."""
+    if storage.is_url(path):
+        return _StoreOutput(path)
     return AtomicFile(path)

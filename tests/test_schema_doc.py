@@ -134,7 +134,7 @@ def code_wire_keys() -> dict:
     # the facts values.decode returns ({"pad": ...}, {"raw": ...}) become element facts
     vtree = ast.parse(Path(values_mod.__file__).read_text(encoding="utf-8"))
     for func in ast.walk(vtree):
-        if isinstance(func, ast.FunctionDef) and func.name == "decode":
+        if isinstance(func, ast.FunctionDef) and func.name in ("decode", "_text_value"):
             for node in ast.walk(func):
                 if isinstance(node, ast.Dict):
                     keys["wire.elements"] |= {k.value for k in node.keys

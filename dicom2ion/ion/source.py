@@ -8,10 +8,11 @@ padding, strings re-encoded in the declared character set).
 
 from __future__ import annotations
 
+import operator
 import struct
 from typing import Callable, Dict, Iterable, Iterator, Optional
 
-from amazon.ion.simple_types import IonPyNull
+from amazon.ion.simple_types import IonPyBytes, IonPyFloat, IonPyInt, IonPyNull, IonPyText
 
 from .. import charset
 from .._version import __version__
@@ -95,6 +96,12 @@ def _annotation(value) -> Optional[str]:
 
 def _is_null(value) -> bool:
     return value is None or isinstance(value, IonPyNull)
+
+
+# value types whose bytes come from values.encode alone (no sequence, no struct)
+_PRIMITIVE = frozenset((str, int, float, bytes, type(None), IonPyText, IonPyInt, IonPyFloat,
+                        IonPyBytes, IonPyNull))
+_first = operator.itemgetter(0)
 
 
 def _plain(value):
@@ -338,7 +345,7 @@ class IonSource:
         if order is not None:
             fields = self._ordered(fields, order, path)
         else:
-            fields = sorted(fields, key=lambda f: f[0])
+            fields = sorted(fields, key=_first)
         counts: Dict[int, int] = {}
         for tag, vr, value, fpath in fields:
             key = prefix + "%08X" % tag
@@ -346,7 +353,22 @@ class IonSource:
             if seen > 1:            # a repeated tag: its wire path says which one
                 key = f"{key}#{seen}"
             facts = self.elements.get(key)
-            yield from self._element(tag, vr, value, key, facts, charsets.for_tag(tag),
+            in_force = charsets.for_tag(tag)
+            if facts is None and type(value) in _PRIMITIVE:
+                # the common case, without a generator per element: a value
+                # with no wire facts is its canonical bytes
+                try:
+                    data = values.encode(vr, _plain(value), little, in_force)
+                except (TypeError, ValueError):
+                    pass            # _element names the problem (or finds raw bytes)
+                else:
+                    yield Element(tag, vr, len(data), 0, data)
+                    if tag == SPECIFIC_CHARACTER_SET:
+                        text = _plain(value)
+                        charsets.current = charset.parse_charsets(
+                            text if isinstance(text, str) else None)
+                    continue
+            yield from self._element(tag, vr, value, key, facts, in_force,
                                      explicit, little, fpath)
             if tag == SPECIFIC_CHARACTER_SET:
                 text = _plain(value)

@@ -9,6 +9,7 @@ See SCHEMA.md.
 from __future__ import annotations
 
 import hashlib
+import operator
 import struct
 from typing import Callable, Dict, List, Optional
 
@@ -30,9 +31,10 @@ from ..p10.wire import (
     implicit_vr_of, item_header,
 )
 from . import values
+from .values import decode as _decode
 from .frame_map import HEAD, extended_offsets, frame_map
-from .null import null
 from .inline import InlineLimits
+from .null import null
 from .order import sort_key
 
 NUMBER_OF_FRAMES = 0x00280008
@@ -104,9 +106,46 @@ class DictionaryRules:
         return vr if vr not in ("UN", "SQ", "") else None
 
 
+# tag -> (sort key, field name, the VR that needs no annotation or None):
+# worked out once per tag, so an element costs one look-up
+_TAG_INFO: Dict[int, tuple] = {}
+_TAG_INFO_LIMIT = 1 << 16       # private tags are many across files: bounded
+
+
+def tag_info(tag: int) -> tuple:
+    """(sort key, field name, the VR that goes unannotated) of a tag; a
+    private tag's VR is always annotated (None)."""
+    info = _TAG_INFO.get(tag)
+    if info is None:
+        info = (sort_key(tag), field_name(tag),
+                None if tag & 0x10000 else dictionary_vr(tag))
+        if len(_TAG_INFO) >= _TAG_INFO_LIMIT:
+            _TAG_INFO.clear()
+        _TAG_INFO[tag] = info
+    return info
+
+
+def _annotated(cls, ion_type):
+    def make(value, ann):
+        out = cls(value)
+        out.ion_type = ion_type
+        out.ion_annotations = ann
+        return out
+    return make
+
+
+# the common types, one look-up each (the same values from_value makes)
+_ANNOTATE = {str: _annotated(IonPyText, IonType.STRING), int: _annotated(IonPyInt, IonType.INT),
+             float: _annotated(IonPyFloat, IonType.FLOAT),
+             bytes: _annotated(IonPyBytes, IonType.BLOB)}
+
+
 def annotate(value, vr: str):
     """An Ion value carrying its VR as annotation."""
     ann = (vr,)
+    fast = _ANNOTATE.get(type(value))
+    if fast is not None:
+        return fast(value, ann)
     if value is None:
         return null(ann)
     if isinstance(value, str):
@@ -278,17 +317,21 @@ class IonVisitor:
             self._fact(key, "reserved", event.reserved)
 
     def _add(self, ds: _DataSet, tag: int, vr: str, value, annotated: Optional[bool] = None) -> None:
+        key, name, plain_vr = tag_info(tag)
         if annotated is None:
-            annotated = bool(tag & 0x10000) or vr != dictionary_vr(tag)
+            annotated = vr != plain_vr
         if annotated:
             value = annotate(value, vr)
-        rules = self._rules
-        if rules is not None and tag in rules.names:
-            name = rules.names[tag]
-            self.keywords[name] = "%08X" % tag
-        else:
-            name = field_name(tag)
-        ds.fields.append((sort_key(tag), name, value))
+        if self._rules is not None and tag in self._rules.names:
+            name = self._own_name(tag)
+        ds.fields.append((key, name, value))
+
+    def _own_name(self, tag: int) -> str:
+        """The given dictionary's keyword for a tag the built-in one names
+        otherwise (or not at all), recorded for ``options.dataDictionary``."""
+        name = self._rules.names[tag]
+        self.keywords[name] = "%08X" % tag
+        return name
 
     # -- top level --------------------------------------------------------------
     def _preamble(self, event: Preamble) -> None:
@@ -322,7 +365,6 @@ class IonVisitor:
     def _element(self, event: Element) -> None:
         ds = self._stack[-1]
         tag = event.tag
-        ds.note(tag)
         vr = event.vr
         rules = self._rules
         if rules is not None and not ds.explicit:
@@ -331,42 +373,62 @@ class IonVisitor:
                 vr = (rules.private_vr(ds.creators, tag) or vr) if vr == "UN" else vr
             else:
                 vr = rules.standard.get(tag, vr)
-        if event.raw_vr is not None or event.reserved:
-            self._header_facts(ds.key(tag), event)
         data = event.value
         if tag == EXTENDED_OFFSET_TABLE and data is not None and ds.little:
             ds.extended = extended_offsets(data)
+        raw_vr = event.raw_vr
+        tags = ds.tags
+        if ds.tag_set is None and tags and tag > tags[-1] and len(tags) > ds.floor:
+            tags.append(tag)                # in order: the common case of note()
+        else:
+            ds.note(tag)
+        if raw_vr is not None or event.reserved:
+            self._header_facts(ds.key(tag), event)
+        limit = self.limits.limit_for(tag)
         if data is None:
-            self._pending = (ds, tag, vr, event.offset + header_size(ds.explicit, vr, event.raw_vr),
-                             event.length, hashlib.sha256(), [] if self.limits.limit_for(tag) is None else None,
+            self._pending = (ds, tag, vr, event.offset + header_size(ds.explicit, vr, raw_vr),
+                             event.length, hashlib.sha256(), bytearray() if limit is None else None,
                              self.bulk_sink.begin() if self.bulk_sink else None)
             return
-        limit = self.limits.limit_for(tag)
         if limit is not None and len(data) > limit:
             sha = hashlib.sha256(data).hexdigest()
             if self.bulk_sink is not None:
                 self.bulk_sink.store(sha, data)
-            offset = event.offset + header_size(ds.explicit, vr, event.raw_vr)
-            self._add(ds, tag, vr, {"dataOffset": offset, "length": len(data), "sha256": sha})
+            self._add(ds, tag, vr, {"dataOffset": event.offset + header_size(ds.explicit, vr,
+                                                                             raw_vr),
+                                    "length": len(data), "sha256": sha})
             return
-        value, facts = values.decode(vr, data, ds.little, ds.charsets.for_tag(tag))
+        value, facts = _decode(vr, data, ds.little, ds.charsets.for_tag(tag))
         if facts:
             key = ds.key(tag)
             for name, fact in facts.items():
                 self._fact(key, name, fact)
+        if tag == SPECIFIC_CHARACTER_SET or tag == NUMBER_OF_FRAMES:
+            self._special(ds, tag, value)
+        info = _TAG_INFO.get(tag) or tag_info(tag)
+        if vr != info[2]:
+            value = annotate(value, vr)
+        if rules is not None:
+            if tag in rules.names:
+                ds.fields.append((info[0], self._own_name(tag), value))
+                return
+            if rules.private and tag & 0x10000 and isinstance(value, str) \
+                    and 0x10 <= tag & 0xFFFF <= 0xFF:
+                if ds.creators is None:
+                    ds.creators = {}
+                ds.creators[tag] = value
+        ds.fields.append((info[0], info[1], value))
+
+    @staticmethod
+    def _special(ds: _DataSet, tag: int, value) -> None:
+        """Values that the rest of the data set depends on."""
         if tag == SPECIFIC_CHARACTER_SET:
             ds.charsets.current = charset.parse_charsets(value if isinstance(value, str) else None)
-        elif rules is not None and rules.private and tag & 0x10000 and isinstance(value, str) \
-                and 0x10 <= tag & 0xFFFF <= 0xFF:
-            if ds.creators is None:
-                ds.creators = {}
-            ds.creators[tag] = value
-        elif tag == NUMBER_OF_FRAMES and isinstance(value, str):
+        elif isinstance(value, str):
             try:
                 ds.frames = int(value)
             except ValueError:
                 pass
-        self._add(ds, tag, vr, value)
 
     def _chunk(self, event: ValueChunk) -> None:
         pending = self._pending
@@ -384,7 +446,7 @@ class IonVisitor:
         ds, tag, vr, offset, length, hasher, chunks, handle = pending
         hasher.update(event.data)
         if chunks is not None:
-            chunks.append(event.data)
+            chunks += event.data        # (grows in place: no list of pieces to join)
         if handle is not None:
             self.bulk_sink.write(handle, event.data)
         if not event.last:
@@ -394,8 +456,10 @@ class IonVisitor:
         if handle is not None:
             self.bulk_sink.finish(handle, sha)
         if chunks is not None:
-            value, facts = values.decode(vr, b"".join(chunks), ds.little,
-                                         ds.charsets.for_tag(tag))
+            data = bytes(chunks)
+            chunks.clear()              # one copy of the value at a time, at most two
+            value, facts = values.decode(vr, data, ds.little, ds.charsets.for_tag(tag))
+            del data
             if facts:
                 for name, fact in facts.items():
                     self._fact(ds.key(tag), name, fact)
@@ -608,13 +672,16 @@ class IonVisitor:
     @staticmethod
     def _struct(ds: _DataSet):
         fields = ds.fields
-        fields.sort(key=lambda f: f[0])
+        fields.sort(key=_first)
         if ds.seen:
             out = IonPyDict()
             for _, name, value in fields:
                 out.add_item(name, value)
             return out
         return {name: value for _, name, value in fields}
+
+
+_first = operator.itemgetter(0)
 
 
 def _majority(records: list) -> bool:
