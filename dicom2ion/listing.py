@@ -22,7 +22,7 @@ from .events import (
     Trailing,
 )
 from .ion import values
-from .p10.wire import SPECIFIC_CHARACTER_SET, CharsetScope, Context
+from .p10.wire import SPECIFIC_CHARACTER_SET, CharsetScope, Context, ImplicitVRs
 from .typed import numbers, vm
 
 
@@ -88,6 +88,8 @@ class _Lister:
                  dictionary: Dictionary = BUILTIN):
         self.width = width
         self.dictionary = dictionary
+        # implicit VR: the VRs a dictionary given at run time adds, as the converter does
+        self.implicit = None if dictionary.builtin else ImplicitVRs.of(dictionary)
         self.tags = frozenset(tags) if tags else None
         self.last = max(self.tags) if self.tags else None
         self.top_level = top_level
@@ -171,6 +173,14 @@ class _Lister:
                 "latin-1").rstrip(" \x00")
         if not self.visible():
             return None
+        if self.implicit is not None and not level.ctx.explicit:
+            if tag & 0x10000:
+                vr = event.vr == "UN" and self.implicit.private_vr(
+                    level.creators.get((tag >> 16) << 8 | (tag >> 8 & 0xFF)), tag)
+            else:
+                vr = self.implicit.standard.get(tag)
+            if vr:
+                event = event._replace(vr=vr)
         text, count = _text(event, level.ctx.little, level.charsets.for_tag(tag), self.width)
         return self.line(event.offset, tag, event.vr, text, event.length, count)
 

@@ -254,7 +254,8 @@ def test_cli_dictionary_option(p10, tmp_path):
     dump = subprocess.run(cli + ["dump", str(p10), "--dictionary", str(SITE_DIC)],
                           capture_output=True, text=True)
     assert dump.returncode == 0, dump.stderr
-    assert "SiteSliceThickness" in dump.stdout
+    line = next(l for l in dump.stdout.splitlines() if "SiteSliceThickness" in l)
+    assert "(0029,1010) DS [2.5]" in line          # the dictionary's VR, as dcmdump shows it
     bad = tmp_path / "bad.dic"
     bad.write_text("not a dictionary line\n")
     run = subprocess.run(cli + ["convert", str(p10), "-o", str(tmp_path / "y.ion"),

@@ -27,8 +27,8 @@ from ..events import (
 )
 from ..p10.syntax import Encoding, encoding_for
 from ..p10.wire import (
-    ITEM, SEQUENCE_END, SPECIFIC_CHARACTER_SET, CharsetScope, Context, header_size, implicit_vr,
-    implicit_vr_of, item_header,
+    ITEM, SEQUENCE_END, SPECIFIC_CHARACTER_SET, CharsetScope, Context, ImplicitVRs, creator_tag,
+    header_size, item_header,
 )
 from . import values
 from .values import decode as _decode
@@ -68,23 +68,16 @@ class DictionaryRules:
     against the built-in dictionary (which is all a reader of the Ion may
     have): field names it knows that the built-in does not resolve to the
     same tag (kept in ``options.dataDictionary.keywords``), and in implicit
-    VR the VR of standard tags whose entry it changes and of private
-    elements its files list under their creator (values then decoded with
-    that VR and annotated with it)."""
+    VR the VRs it gives (``p10.wire.ImplicitVRs``): values then decoded with
+    that VR and annotated with it."""
 
     def __init__(self, dictionary: Dictionary):
-        self.dictionary = dictionary
         builtin_tag = BUILTIN.tag_for_keyword
         self.names = {tag: kw for tag, kw in dictionary.keywords().items()
                       if builtin_tag(kw) != tag}
-        self.standard: Dict[int, str] = {}
-        for tag in dictionary.changed:
-            entry = dictionary.lookup(tag)
-            vr = implicit_vr_of(entry.vrs if entry is not None else ())
-            old = implicit_vr(tag)
-            if vr not in ("UN", "SQ", "") and old != "SQ" and vr != old:
-                self.standard[tag] = vr
-        self.private = dictionary.site_private is not None
+        self.implicit = ImplicitVRs.of(dictionary)
+        self.standard = self.implicit.standard
+        self.private = self.implicit.private
 
     @classmethod
     def of(cls, dictionary: Dictionary) -> "DictionaryRules":
@@ -94,16 +87,10 @@ class DictionaryRules:
         return rules
 
     def private_vr(self, creators: Optional[dict], tag: int) -> Optional[str]:
-        """The VR of an implicit-VR private element under its creator, when
-        the added files give one that holds values; else None."""
-        element = tag & 0xFFFF
-        if not creators or element < 0x1000:
+        """The VR of an implicit-VR private element under its creator."""
+        if not creators:
             return None
-        creator = creators.get((tag & 0xFFFF0000) | (element >> 8))
-        if creator is None:
-            return None
-        vr = implicit_vr_of(self.dictionary.site_private_vrs(creator, tag >> 16, element & 0xFF))
-        return vr if vr not in ("UN", "SQ", "") else None
+        return self.implicit.private_vr(creators.get(creator_tag(tag)), tag)
 
 
 # tag -> (sort key, field name, the VR that needs no annotation or None):
