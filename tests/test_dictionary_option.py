@@ -318,3 +318,26 @@ def test_shallow_read_finds_the_documents_own_names(p10, tmp_path):
     assert dicom2ion.read(ion, fields=[0x00300010]).ExtraLabel == "EXTRA LABEL"
     with pytest.raises(ValueError, match="NoSuchKeyword"):
         dicom2ion.load(ion, fields=["NoSuchKeyword"])
+
+
+def test_resume_converts_again_when_the_dictionary_changes(p10, tmp_path, capsys):
+    from dicom2ion.cli import main
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    p10.rename(folder / "a.dcm")
+    dic = tmp_path / "site.dic"
+    dic.write_text(SITE_DIC.read_text())
+    out = tmp_path / "out"
+    command = ["convert", str(folder), "-o", str(out), "--dictionary", str(dic), "--engine",
+               "serial"]
+    assert main(command) == 0
+    assert main(command) == 0
+    assert "1 unchanged" in capsys.readouterr().err
+    dic.write_text(SITE_DIC.read_text().replace("DS\tSiteSliceThickness", "LO\tSiteSliceThickness"))
+    os.utime(dic, ns=(1, 2_000_000_000))     # (the same size: the cache sees the mtime)
+    assert main(command) == 0
+    assert "1 converted" in capsys.readouterr().err
+    doc = dicom2ion.load(out / "in" / "a.dcm.ion") if (out / "in").is_dir() else \
+        dicom2ion.load(out / "a.dcm.ion")
+    assert _annotation(doc["dataSet"]["00291010"]) == "LO"
