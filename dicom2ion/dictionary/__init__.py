@@ -322,6 +322,7 @@ def _build(paths: list) -> Dictionary:
     added = []
     editions = []
     for path in paths:
+        kind = "dic"
         try:
             kind = src.kind_of(path)
             if kind == "json":
@@ -334,9 +335,10 @@ def _build(paths: list) -> Dictionary:
             else:
                 std, private = src.parse_dic(path)
                 edition = None
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise DictionaryError(f"dictionary {path}: cannot read it as a {kind_name(path)}: "
-                                  f"{exc}") from None
+            digest = src.sha256_file(path)
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, SyntaxError) as exc:
+            raise DictionaryError(f"dictionary {path}: cannot read it as a "
+                                  f"{_KIND_NAMES[kind]}: {exc}") from None
         if not std and not private:
             raise DictionaryError(f"dictionary {path}: no entries found")
         records = src.merge(std, records)[0]
@@ -345,7 +347,7 @@ def _build(paths: list) -> Dictionary:
                 new_exact[r.base] = r
         precs.extend(private)
         name = os.path.basename(path)
-        added.append((kind, name, src.sha256_file(path)))
+        added.append((kind, name, digest))
         editions.append(f"{name} ({edition})" if edition else name)
     built = src.build_standard(records)
     entries, masks, vr, keyword, tag = src.standard_tables(built)
@@ -369,12 +371,5 @@ def _build(paths: list) -> Dictionary:
                       site_private=site, changed=changed)
 
 
-def kind_name(path) -> str:
-    from .sources import kind_of
-
-    try:
-        kind = kind_of(path)
-    except OSError:
-        kind = "dic"
-    return {"json": "PS3.6 JSON extract", "xml": "PS3.6 DocBook XML"}.get(kind,
-                                                                          "DCMTK .dic dictionary")
+_KIND_NAMES = {"json": "PS3.6 JSON extract", "xml": "PS3.6 DocBook XML",
+               "dic": "DCMTK .dic dictionary"}
