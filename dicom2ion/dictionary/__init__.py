@@ -26,6 +26,7 @@ import os
 import threading
 from typing import NamedTuple, Optional, Sequence
 
+from ..errors import DictionaryError
 from . import _standard
 
 __all__ = [
@@ -275,10 +276,6 @@ def is_private(tag: int) -> bool:
 
 
 # -- dictionaries given at run time -----------------------------------------------------
-
-class DictionaryError(ValueError):
-    """A dictionary file that cannot be read: names the file (and line)."""
-
 
 _CACHE: dict = {}
 _CACHE_LOCK = threading.Lock()
