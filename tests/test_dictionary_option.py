@@ -151,6 +151,13 @@ def test_dcmtk_standard_dic():
         pytest.skip("DCMTK dicom.dic not available")
     assert merged.keyword_for(0x00000900) == "Status"      # command group: PS3.7, not PS3.6
     assert merged.vr_of(0x60020010) == "US"                # (6000-60FF,0010) as a mask
+    renamed = [t for t, kw in merged.keywords().items() if d.keyword_for(t) not in (None, kw)]
+    assert renamed                                         # DCMTK names some tags otherwise
+    # (RETIRED_LengthToEnd): the new name finds the tag, and the built-in one still
+    # does unless the file gives it to another tag
+    assert all(merged.tag_for_keyword(merged.keyword_for(t)) == t for t in renamed)
+    assert merged.tag_for_keyword("LengthToEnd") == 0x00080001
+    assert sum(merged.tag_for_keyword(d.keyword_for(t)) == t for t in renamed) > len(renamed) // 2
 
 
 def test_bad_dictionary_names_file_and_line(tmp_path):

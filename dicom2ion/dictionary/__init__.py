@@ -348,6 +348,9 @@ def _build(paths: list) -> Dictionary:
         editions.append(f"{name} ({edition})" if edition else name)
     built = src.build_standard(records)
     entries, masks, vr, keyword, tag = src.standard_tables(built)
+    # the built-in keywords stay usable for look-ups (a file that renames an
+    # attribute adds its name); a keyword a file gives another tag follows it
+    tag = {**_standard.TAG, **tag}
     site = src.private_tables(src.build_private(precs)) if precs else None
     if site is not None:
         base_private, base_ranges = _builtin_private()
