@@ -49,7 +49,7 @@ def _el(tag: int, vr: str, value: bytes) -> bytes:
 def _encapsulated_file(fragments, eot=None, frames=b"2 ", chunk=None) -> bytes:
     meta_body = _el(0x00020010, "UI", b"1.2.840.10008.1.2.4.50\0")
     meta = _el(0x00020000, "UL", struct.pack("<L", len(meta_body))) + meta_body
-    body = _el(0x00280008, "IS", frames)
+    body = _el(0x00280008, "IS", frames) if frames is not None else b""
     if eot is not None:
         body += _el(0x7FE00001, "OV", struct.pack("<%dQ" % len(eot), *eot))
     items = struct.pack("<HHL", 0xFFFE, 0xE000, 0)
@@ -93,3 +93,10 @@ def test_converter_frame_map_from_start_markers():
     # fragments that arrive in chunks keep their first bytes for the marker test
     big = [JPEG + bytes(100), REST + bytes(100), JPEG + bytes(100)]
     assert _frames_of(_encapsulated_file(big), chunk_threshold=16, chunk_size=7) == [[0, 2], [2, 1]]
+
+
+def test_converter_frame_map_of_a_single_frame_image():
+    # no NumberOfFrames: a single-frame image, all its fragments one frame (as the view reads it)
+    fragments = [JPEG + bytes(4), REST, REST]
+    assert _frames_of(_encapsulated_file(fragments, frames=None)) == [[0, 3]]
+    assert _frames_of(_encapsulated_file(fragments, frames=b"1 ")) == [[0, 3]]

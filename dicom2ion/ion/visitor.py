@@ -166,7 +166,7 @@ class _DataSet:
         self.little = little
         self.tags: List[int] = []
         self.in_order = True
-        self.frames: Optional[int] = None
+        self.frames: Optional[int] = None   # NumberOfFrames (None: absent or not a number)
         self.seen: Optional[dict] = None     # tag -> count, for repeated tags
         self.tag_set: Optional[set] = None   # built once the order breaks
         self.floor = 0                       # where the current section (meta, body) starts
@@ -601,7 +601,8 @@ class IonVisitor:
             "fragments": frag.fragments,
         }
         frames = frame_map(table if isinstance(table, list) else None,
-                           [f["offset"] for f in frag.fragments], frag.parent.frames,
+                           [f["offset"] for f in frag.fragments],
+                           1 if frag.parent.frames is None else frag.parent.frames,
                            extended=frag.parent.extended, heads=frag.heads)
         if frames is not None:
             value["frames"] = frames
