@@ -384,3 +384,23 @@ def test_any_site_dictionary_keeps_the_rebuild_exact(every_private_vr, sample):
         dicom2ion.dump(doc, out, binary=binary)
         rebuilt = dicom2ion.to_dicom_bytes(dicom2ion.load(out.getvalue()))
         assert rebuilt == sample.data, sample.description
+
+
+def test_a_keyword_moved_to_another_tag_names_neither_twice(tmp_path):
+    """A dictionary that gives a built-in keyword (PatientID, 0010,0020) to a
+    lower tag: that tag takes the name, (0010,0020) is named by 8 hex digits,
+    and the document still rebuilds with the built-in dictionary."""
+    moved = tmp_path / "moved.json"
+    moved.write_text('[{"tag": "(0010,0001)", "name": "Moved", "keyword": "PatientID", '
+                     '"valueRepresentation": "LO", "valueMultiplicity": "1", "retired": "N"}]')
+    data = implicit_file()
+    cut = data.index(struct.pack("<HH", 0x0018, 0x9998))      # after PatientName
+    data = (data[:cut] + _implicit(0x00100001, b"MOVED ") + _implicit(0x00100020, b"PID ")
+            + data[cut:])
+    doc = dicom2ion.convert(data, dictionary=[moved])
+    names = list(doc["dataSet"])
+    assert str(doc["dataSet"]["PatientID"]) == "MOVED" and "00100020" in names
+    assert dict(doc["options"]["dataDictionary"]["keywords"]) == {"PatientID": "00100001"}
+    out = io.BytesIO()
+    dicom2ion.dump(doc, out)
+    assert dicom2ion.to_dicom_bytes(dicom2ion.load(out.getvalue())) == data

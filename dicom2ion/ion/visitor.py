@@ -75,6 +75,11 @@ class DictionaryRules:
         builtin_tag = BUILTIN.tag_for_keyword
         self.names = {tag: kw for tag, kw in dictionary.keywords().items()
                       if builtin_tag(kw) != tag}
+        # a built-in keyword that the dictionary gives another tag must not name
+        # this one too: it takes the dictionary's own keyword, else 8 hex digits
+        for tag, kw in BUILTIN.keywords().items():
+            if dictionary.tag_for_keyword(kw) != tag and tag not in self.names:
+                self.names[tag] = dictionary.keyword_for(tag) or "%08X" % tag
         self.implicit = ImplicitVRs.of(dictionary)
         self.standard = self.implicit.standard
         self.private = self.implicit.private
@@ -317,7 +322,9 @@ class IonVisitor:
         """The given dictionary's keyword for a tag the built-in one names
         otherwise (or not at all), recorded for ``options.dataDictionary``."""
         name = self._rules.names[tag]
-        self.keywords[name] = "%08X" % tag
+        hex_tag = "%08X" % tag
+        if name != hex_tag:
+            self.keywords[name] = hex_tag
         return name
 
     # -- top level --------------------------------------------------------------
