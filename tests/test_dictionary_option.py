@@ -27,6 +27,8 @@ DATA = Path(__file__).resolve().parent / "data"
 SITE_DIC = DATA / "site_private.dic"
 EXTRA_JSON = DATA / "attributes_extra.json"
 EXTRA_XML = DATA / "part06_extra.xml"
+# DCMTK's standard dictionary, beside the shared corpus (not committed: only its private.dic is)
+DCMTK_DICOM = ROOT.parent / "shared" / "dictionary-sources" / "dcmtk_3.6.7_dicom.dic"
 
 
 # -- a small implicit VR little endian file with private elements ---------------------
@@ -145,10 +147,9 @@ def test_cached_by_path_and_mtime(tmp_path):
 
 
 def test_dcmtk_standard_dic():
-    merged = load_dictionary([Path("/work/shared/dictionary-sources/dcmtk_3.6.7_dicom.dic")]) \
-        if Path("/work/shared/dictionary-sources/dcmtk_3.6.7_dicom.dic").is_file() else None
-    if merged is None:
-        pytest.skip("DCMTK dicom.dic not available")
+    if not DCMTK_DICOM.is_file():
+        pytest.skip("DCMTK dicom.dic not available (../shared/dictionary-sources)")
+    merged = load_dictionary([DCMTK_DICOM])
     assert merged.keyword_for(0x00000900) == "Status"      # command group: PS3.7, not PS3.6
     assert merged.vr_of(0x60020010) == "US"                # (6000-60FF,0010) as a mask
     renamed = [t for t, kw in merged.keywords().items() if d.keyword_for(t) not in (None, kw)]
@@ -275,7 +276,6 @@ def test_cli_dictionary_option(p10, tmp_path):
 
 from conftest import CORPUS, good_corpus_files  # noqa: E402
 
-DCMTK_DICOM = Path("/work/shared/dictionary-sources/dcmtk_3.6.7_dicom.dic")
 needs_corpus = pytest.mark.skipif(not CORPUS.is_dir(), reason="corpus not available")
 
 
