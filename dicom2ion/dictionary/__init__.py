@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import NamedTuple, Optional, Sequence
+from typing import NamedTuple, Sequence
 
 from ..errors import DictionaryError
 from . import _standard
