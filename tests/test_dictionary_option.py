@@ -264,6 +264,12 @@ def test_cli_dictionary_option(p10, tmp_path):
     assert dump.returncode == 0, dump.stderr
     line = next(l for l in dump.stdout.splitlines() if "SiteSliceThickness" in l)
     assert "(0029,1010) DS [2.5]" in line          # the dictionary's VR, as dcmdump shows it
+    json_out = tmp_path / "x.json"
+    run = subprocess.run(cli + ["convert", str(p10), "-o", str(json_out), "--format", "dicom-json",
+                                "--dictionary", str(SITE_DIC)], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    import json
+    assert json.loads(json_out.read_text())["00291011"] == {"vr": "US", "Value": [1, 2, 3]}
     bad = tmp_path / "bad.dic"
     bad.write_text("not a dictionary line\n")
     run = subprocess.run(cli + ["convert", str(p10), "-o", str(tmp_path / "y.ion"),
