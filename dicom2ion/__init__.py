@@ -1,7 +1,9 @@
 """dicom2ion: lossless, streaming conversion of DICOM Part 10 files to Amazon Ion and back."""
 
 from ._version import __version__
-from .errors import BulkDataError, Dicom2IonError, DicomParseError, IonDocumentError, WriteError
+from .errors import (
+    BulkDataError, Dicom2IonError, DicomParseError, DictionaryError, IonDocumentError, WriteError,
+)
 from .convert import (
     convert, convert_async, convert_to, load, dump, to_dicom, to_dicom_bytes,
 )
@@ -31,4 +33,5 @@ __all__ = [
     "__version__", "convert", "convert_async", "convert_to", "load", "dump", "to_dicom",
     "to_dicom_bytes", "read", "Dataset", "BulkValue", "to_dicom_json", "from_dicom_json",
     "Dicom2IonError", "DicomParseError", "IonDocumentError", "BulkDataError", "WriteError",
+    "DictionaryError",
 ]

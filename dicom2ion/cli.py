@@ -229,7 +229,7 @@ def cmd_convert(args) -> int:
                "inline_all": args.inline_all,
                "bulk_dir": _abs(args.bulk_dir) if args.bulk_dir else None,
                "text": args.text, "pretty": args.pretty, "reproducible": args.reproducible,
-               "force": args.force, "strict": args.strict}
+               "force": args.force, "strict": args.strict, **_dictionary_options(args)}
     if args.format != "ion":
         options["format"] = args.format
     suffix = ".json" if args.format == "dicom-json" else ".ion"
@@ -293,7 +293,7 @@ def cmd_verify(args) -> int:
     report = atomic_output(args.json) if args.json else None   # fails now, not after the work
     options = {"bulk_dir": [_abs(d) for d in args.bulk_dir or ()],
                "source_root": [list(p) for p in args.source_root or ()],
-               "force": args.force, "strict": args.strict}
+               "force": args.force, "strict": args.strict, **_dictionary_options(args)}
     kinds: Dict[str, int] = {}
     out = sys.stdout
 
@@ -355,12 +355,32 @@ def _json_row(row: dict) -> dict:
     return out
 
 
-def _dump_tag(text: str) -> int:
-    from .dictionary import tag_for_keyword
+def _dictionary(args):
+    """The dictionary of ``--dictionary`` (built-in when none), read now so a
+    bad file stops the command before any work."""
+    from .dictionary import DictionaryError, load_dictionary
+    try:
+        return load_dictionary(args.dictionary or ())
+    except DictionaryError as exc:
+        raise UsageError(f"--dictionary: {exc}") from None
+
+
+def _dictionary_options(args) -> dict:
+    """The convert/verify options of ``--dictionary``: the paths, and the
+    merged dictionary's digest (so that a resume sees a changed file)."""
+    if not args.dictionary:
+        return {}
+    merged = _dictionary(args)
+    return {"dictionary": [os.path.abspath(p) for p in args.dictionary],
+            "dictionary_sha256": merged.sha256}
+
+
+def _dump_tag(text: str, dictionary=None) -> int:
+    from .dictionary import BUILTIN
     from .typed import parse_tag
     tag = parse_tag(text if len(text) != 9 or "," not in text else f"({text})")
     if tag is None:
-        tag = tag_for_keyword(text)
+        tag = (dictionary or BUILTIN).tag_for_keyword(text)
     if tag is None:
         raise UsageError(f"--tag {text}: not a keyword or a tag (gggg,eeee or GGGGEEEE)")
     return tag
@@ -370,14 +390,15 @@ def cmd_dump(args) -> int:
     from .listing import dump_lines
     from .p10.source import iter_events
 
-    tags = {_dump_tag(t) for t in args.tag} if args.tag else None
+    dictionary = _dictionary(args)
+    tags = {_dump_tag(t, dictionary) for t in args.tag} if args.tag else None
     status = 0
     for path in args.files:
         if len(args.files) > 1:
             print(f"# {path}")
         try:
             for line in dump_lines(iter_events(path), width=args.width, tags=tags,
-                                   top_level=args.top_level):
+                                   top_level=args.top_level, dictionary=dictionary):
                 print(line)
         except Dicom2IonError as exc:
             print(f"dicom2ion: {exc}", file=sys.stderr)
@@ -391,6 +412,13 @@ def cmd_dump(args) -> int:
 
 
 # -- the parser --------------------------------------------------------------------------
+
+def _dictionary_option(p) -> None:
+    p.add_argument("--dictionary", action="append", metavar="PATH",
+                   help="a data dictionary merged over the built-in one (repeatable, later "
+                        "wins): a newer PS3.6 edition as its JSON extract or DocBook XML, or "
+                        "a DCMTK .dic file (a site's private dictionary)")
+
 
 def _batch_options(p, *, manifest_help: str) -> None:
     p.add_argument("-j", "--jobs", type=_jobs, default=executors.default_jobs(),
@@ -438,6 +466,7 @@ def build_parser() -> argparse.ArgumentParser:
                                     "OUT/dicom2ion-manifest.parquet when OUT is a folder)")
     p.add_argument("--format", choices=("ion", "dicom-json"), default="ion",
                    help="ion (default) or dicom-json (PS3.18 DICOM JSON, NAME.json)")
+    _dictionary_option(p)
     p.set_defaults(func=cmd_convert)
 
     p = sub.add_parser("to-dicom", help="rebuild P10 files from Ion")
@@ -469,6 +498,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--strict", action="store_true", help="count damaged files as failed")
     p.add_argument("--force", action="store_true", help="try files that do not look like DICOM")
     _batch_options(p, manifest_help="write a Parquet manifest folder here")
+    _dictionary_option(p)
     p.set_defaults(func=cmd_verify)
 
     p = sub.add_parser("dump", help="print files' elements, like dcmdump")
@@ -480,6 +510,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "repeatable); reading stops after the last one")
     p.add_argument("--top-level", action="store_true",
                    help="leave out the contents of sequences")
+    _dictionary_option(p)
     p.set_defaults(func=cmd_dump)
     return parser
 

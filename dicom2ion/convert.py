@@ -10,6 +10,7 @@ from typing import BinaryIO, Optional, Sequence, Union
 
 from . import storage
 from .bulk import Resolver, deflate_offset, open_bulk_dir, raw_deflated_from
+from .dictionary import load_dictionary
 from .errors import Dicom2IonError, IonDocumentError
 from .hashing import HashingWriter
 from .ion import codec, document as document_mod
@@ -49,27 +50,33 @@ def source_info_for(path: str, st=None) -> dict:
 
 
 def _visitor(standard_limit: int, private_limit: int, inline_all: bool,
-             bulk_dir: Optional[str]) -> IonVisitor:
+             bulk_dir: Optional[str], dictionary=None) -> IonVisitor:
     limits = InlineLimits.of(standard_limit, private_limit, inline_all)
     sink = open_bulk_dir(bulk_dir) if bulk_dir is not None else None
-    return IonVisitor(limits=limits, bulk_sink=sink)
+    return IonVisitor(limits=limits, bulk_sink=sink,
+                      dictionary=load_dictionary(dictionary) if dictionary else None)
 
 
 def convert(source, *, source_info: Optional[dict] = None,
             standard_limit: int = DEFAULT_INLINE_LIMIT, private_limit: int = DEFAULT_INLINE_LIMIT,
             inline_all: bool = False, bulk_dir: Optional[str] = None, max_depth: int = 64,
-            reproducible: bool = False) -> dict:
+            reproducible: bool = False, dictionary=None) -> dict:
     """Convert a P10 source (path, bytes, binary file object or iterable of
     chunks) to the Ion document, a dict. Raises DicomParseError on bad input.
     ``reproducible`` leaves out the conversion time (same input, same bytes).
-    A URL (``s3://...``) is read through fsspec."""
+    A URL (``s3://...``) is read through fsspec.
+    ``dictionary``: a path or a list of paths (PS3.6 JSON extract or DocBook
+    XML, DCMTK ``.dic``) merged over the built-in dictionary, or a
+    ``dicom2ion.dictionary.Dictionary``; the document records it in
+    ``options.dataDictionary`` and still needs only the built-in one to be
+    read back."""
     if storage.is_url(source):
         with storage.open_read(source) as fp:
             return convert(fp, source_info=source_info or storage.source_info(source),
                            standard_limit=standard_limit, private_limit=private_limit,
                            inline_all=inline_all, bulk_dir=bulk_dir, max_depth=max_depth,
-                           reproducible=reproducible)
-    visitor = _visitor(standard_limit, private_limit, inline_all, bulk_dir)
+                           reproducible=reproducible, dictionary=dictionary)
+    visitor = _visitor(standard_limit, private_limit, inline_all, bulk_dir, dictionary)
     stream = iter_events(source, max_depth=max_depth)
     visitor.visit_all(stream)
     info = source_info if source_info is not None else _source_info(source)
@@ -80,9 +87,10 @@ def convert(source, *, source_info: Optional[dict] = None,
 async def convert_async(chunks, *, source_info: Optional[dict] = None,
                         standard_limit: int = DEFAULT_INLINE_LIMIT,
                         private_limit: int = DEFAULT_INLINE_LIMIT, inline_all: bool = False,
-                        bulk_dir: Optional[str] = None, max_depth: int = 64) -> dict:
+                        bulk_dir: Optional[str] = None, max_depth: int = 64,
+                        dictionary=None) -> dict:
     """``convert`` for an async iterable of byte chunks."""
-    visitor = _visitor(standard_limit, private_limit, inline_all, bulk_dir)
+    visitor = _visitor(standard_limit, private_limit, inline_all, bulk_dir, dictionary)
     stream = aiter_events(chunks, max_depth=max_depth)
     async for event in stream:
         visitor.visit(event)

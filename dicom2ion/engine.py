@@ -366,7 +366,7 @@ def _convert(task: Task, row: Row, report) -> None:
         if regular and _unchanged_by_sha256(task, row):
             return
         keywords = {k: task.option(k) for k in ("standard_limit", "private_limit", "inline_all",
-                                                "bulk_dir", "reproducible")}
+                                                "bulk_dir", "reproducible", "dictionary")}
         if task.option("strict") and _has_strict(convert):
             keywords["strict"] = True   # without a salvage reader, every read is strict
         info = source_info_for(task.source, regular) if regular else None
@@ -377,6 +377,7 @@ def _convert(task: Task, row: Row, report) -> None:
         if task.option("format") == "dicom-json":
             from .dicom_json import write_dicom_json
             write_dicom_json(doc, counter, indent=2 if task.option("pretty") else None,
+                             dictionary=task.option("dictionary"),
                              bulk_dir=task.option("bulk_dir"),
                              source_file=None if task.source == "-" else task.source)
         else:
@@ -492,7 +493,9 @@ def _verify(task: Task, row: Row, report) -> None:
         return
     from .verify import verify_p10
 
-    result = verify_p10(task.source, report=report, strict=bool(task.option("strict")))
+    result = verify_p10(task.source, report=report, strict=bool(task.option("strict")),
+                        **({"dictionary": task.option("dictionary")}
+                           if task.option("dictionary") else {}))
     if result.get("document") is not None:
         describe(result["document"], row)
     row["sha256"] = result.get("sha256") or row.get("sha256")

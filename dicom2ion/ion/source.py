@@ -40,8 +40,32 @@ _BOT = struct.Struct("<L")
 Resolver = Callable[[int, int, str, str], Iterable[bytes]]
 
 
-def field_tag(name: str) -> Optional[int]:
-    """Tag of a dataSet field name (keyword or 8 hex digits), or None."""
+def document_keywords(document) -> Dict[str, int]:
+    """The field names a document defines itself (``options.dataDictionary.
+    keywords``: names from a dictionary given at conversion that the
+    built-in dictionary does not resolve to the same tag) -> tag."""
+    options = document.get("options") if hasattr(document, "get") else None
+    dictionary = options.get("dataDictionary") if hasattr(options, "get") else None
+    keywords = dictionary.get("keywords") if hasattr(dictionary, "get") else None
+    if not hasattr(keywords, "get"):
+        return {}
+    out = {}
+    for name, hex_tag in _items(keywords):
+        try:
+            out[str(name)] = int(str(hex_tag), 16)
+        except ValueError:
+            raise IonDocumentError(f"not a tag of 8 hex digits: {hex_tag!r}",
+                                   f"options.dataDictionary.keywords.{name}") from None
+    return out
+
+
+def field_tag(name: str, keywords: Optional[Dict[str, int]] = None) -> Optional[int]:
+    """Tag of a dataSet field name (keyword or 8 hex digits), or None;
+    ``keywords``: the document's own names (``document_keywords``)."""
+    if keywords:
+        tag = keywords.get(name)
+        if tag is not None:
+            return tag
     tag = tag_for_keyword(name)
     if tag is not None:
         return tag
@@ -53,9 +77,9 @@ def field_tag(name: str) -> Optional[int]:
     return None
 
 
-def tag_of(name: str, path: str) -> int:
+def tag_of(name: str, path: str, keywords: Optional[Dict[str, int]] = None) -> int:
     """Tag of a dataSet field name (keyword or 8 hex digits)."""
-    tag = field_tag(name)
+    tag = field_tag(name, keywords)
     if tag is not None:
         return tag
     raise IonDocumentError(f"unknown keyword {name!r} (use a standard keyword or 8 hex digits)",
@@ -148,6 +172,7 @@ class IonSource:
         self.resolve = resolve
         self.canonical = canonical
         self.target_syntax = transfer_syntax
+        self.keywords = document_keywords(document)
         wire = document.get("wire")
         self.wire = wire if wire is not None and not _is_null(wire) else {}
         # canonical mode ignores the wire facts, except to write the original
@@ -300,7 +325,7 @@ class IonSource:
         for name, value in _items(struct_value):
             name = str(name)
             fpath = f"{path}.{name}"
-            tag = tag_of(name, fpath)
+            tag = tag_of(name, fpath, self.keywords)
             vr = _annotation(value)
             if vr is None:
                 vr = dictionary_vr(tag)

@@ -19,7 +19,7 @@ from amazon.ion.simple_types import (
 )
 
 from .. import charset
-from ..dictionary import keyword_for, lookup
+from ..dictionary import BUILTIN, Dictionary, keyword_for, lookup
 from ..events import (
     UNDEFINED, DataSetStart, DeflateInfo, Element, End, FileMetaStart,
     Fragment, FragmentsEnd, FragmentsStart, ItemEnd, ItemStart, Preamble,
@@ -27,15 +27,18 @@ from ..events import (
 )
 from ..p10.syntax import Encoding, encoding_for
 from ..p10.wire import (
-    ITEM, SEQUENCE_END, SPECIFIC_CHARACTER_SET, CharsetScope, Context, header_size, item_header,
+    ITEM, SEQUENCE_END, SPECIFIC_CHARACTER_SET, CharsetScope, Context, ImplicitVRs, creator_tag,
+    header_size, item_header,
 )
 from . import values
 from .values import decode as _decode
+from .frame_map import HEAD, extended_offsets, frame_map
 from .inline import InlineLimits
 from .null import null
 from .order import sort_key
 
 NUMBER_OF_FRAMES = 0x00280008
+EXTENDED_OFFSET_TABLE = 0x7FE00001
 _BOT = struct.Struct("<L")
 
 # tag -> the single VR the dictionary gives, or None (multi-VR, no VR, unknown)
@@ -58,6 +61,41 @@ def dictionary_vr(tag: int) -> Optional[str]:
 def field_name(tag: int) -> str:
     """Keyword of a standard tag, else 8 hex digits."""
     return keyword_for(tag) or "%08X" % tag
+
+
+class DictionaryRules:
+    """What a dictionary given at run time changes in the document, judged
+    against the built-in dictionary (which is all a reader of the Ion may
+    have): field names it knows that the built-in does not resolve to the
+    same tag (kept in ``options.dataDictionary.keywords``), and in implicit
+    VR the VRs it gives (``p10.wire.ImplicitVRs``): values then decoded with
+    that VR and annotated with it."""
+
+    def __init__(self, dictionary: Dictionary):
+        builtin_tag = BUILTIN.tag_for_keyword
+        self.names = {tag: kw for tag, kw in dictionary.keywords().items()
+                      if builtin_tag(kw) != tag}
+        # a built-in keyword that the dictionary gives another tag must not name
+        # this one too: it takes the dictionary's own keyword, else 8 hex digits
+        for tag, kw in BUILTIN.keywords().items():
+            if dictionary.tag_for_keyword(kw) != tag and tag not in self.names:
+                self.names[tag] = dictionary.keyword_for(tag) or "%08X" % tag
+        self.implicit = ImplicitVRs.of(dictionary)
+        self.standard = self.implicit.standard
+        self.private = self.implicit.private
+
+    @classmethod
+    def of(cls, dictionary: Dictionary) -> "DictionaryRules":
+        rules = dictionary.cache.get("visitor")
+        if rules is None:
+            rules = dictionary.cache["visitor"] = cls(dictionary)
+        return rules
+
+    def private_vr(self, creators: Optional[dict], tag: int) -> Optional[str]:
+        """The VR of an implicit-VR private element under its creator."""
+        if not creators:
+            return None
+        return self.implicit.private_vr(creators.get(creator_tag(tag)), tag)
 
 
 # tag -> (sort key, field name, the VR that needs no annotation or None):
@@ -123,7 +161,7 @@ class _DataSet:
     """Elements of the top-level data set or of one item."""
 
     __slots__ = ("fields", "prefix", "charsets", "explicit", "little", "tags", "in_order",
-                 "frames", "seen", "tag_set", "floor")
+                 "frames", "seen", "tag_set", "floor", "creators", "extended")
 
     def __init__(self, prefix: str, charsets: CharsetScope, explicit: bool, little: bool):
         self.fields: list = []        # (sort key, name, value)
@@ -133,10 +171,12 @@ class _DataSet:
         self.little = little
         self.tags: List[int] = []
         self.in_order = True
-        self.frames: Optional[int] = None
+        self.frames: Optional[int] = None   # NumberOfFrames (None: absent or not a number)
         self.seen: Optional[dict] = None     # tag -> count, for repeated tags
         self.tag_set: Optional[set] = None   # built once the order breaks
         self.floor = 0                       # where the current section (meta, body) starts
+        self.creators: Optional[dict] = None  # private creator tag -> creator (with a dictionary)
+        self.extended: Optional[list] = None  # Extended Offset Table offsets, for the frame map
 
     def key(self, tag: int) -> str:
         """Wire path of the latest element with this tag (repeats get #n)."""
@@ -184,7 +224,7 @@ class _Sequence:
 
 class _Fragments:
     __slots__ = ("tag", "vr", "key", "offset", "data_offset", "parent", "hash", "bot",
-                 "fragments", "first", "current", "annotated", "length")
+                 "fragments", "first", "current", "annotated", "length", "heads")
 
     def __init__(self, tag, vr, key, offset, data_offset, parent, annotated):
         self.tag = tag
@@ -200,6 +240,7 @@ class _Fragments:
         self.first = None       # offset of the first fragment item (after the BOT)
         self.current = None     # [fragment dict, hasher] while chunks arrive
         self.length = 0
+        self.heads: list = []   # each fragment's first bytes (codec start markers)
 
 
 class BulkSink:
@@ -223,8 +264,12 @@ class IonVisitor:
     after the ``End`` event."""
 
     def __init__(self, *, limits: InlineLimits = InlineLimits(),
-                 bulk_sink: Optional[BulkSink] = None):
+                 bulk_sink: Optional[BulkSink] = None, dictionary: Optional[Dictionary] = None):
         self.limits = limits
+        self.dictionary = dictionary or BUILTIN
+        # a dictionary given at run time: its names and implicit-VR rules
+        self._rules = None if self.dictionary.builtin else DictionaryRules.of(self.dictionary)
+        self.keywords: Dict[str, str] = {}   # names the built-in dictionary does not resolve
         self.bulk_sink = bulk_sink
         self._inline_fragments = limits.everything
         # the inline limit of a standard and of a private tag (None: everything inline)
@@ -282,7 +327,18 @@ class IonVisitor:
             annotated = vr != plain_vr
         if annotated:
             value = annotate(value, vr)
+        if self._rules is not None and tag in self._rules.names:
+            name = self._own_name(tag)
         ds.fields.append((key, name, value))
+
+    def _own_name(self, tag: int) -> str:
+        """The given dictionary's keyword for a tag the built-in one names
+        otherwise (or not at all), recorded for ``options.dataDictionary``."""
+        name = self._rules.names[tag]
+        hex_tag = "%08X" % tag
+        if name != hex_tag:
+            self.keywords[name] = hex_tag
+        return name
 
     # -- top level --------------------------------------------------------------
     def _preamble(self, event: Preamble) -> None:
@@ -316,6 +372,15 @@ class IonVisitor:
     def _element(self, event: Element) -> None:
         ds = self._stack[-1]
         tag, vr, length, offset, data, raw_vr, reserved = event
+        rules = self._rules
+        if rules is not None and not ds.explicit:
+            # implicit VR: the given dictionary may know the VR the reader did not
+            if tag & 0x10000:
+                vr = (rules.private_vr(ds.creators, tag) or vr) if vr == "UN" else vr
+            else:
+                vr = rules.standard.get(tag, vr)
+        if tag == EXTENDED_OFFSET_TABLE and data is not None and ds.little:
+            ds.extended = extended_offsets(data)
         tags = ds.tags
         if ds.tag_set is None and tags and tag > tags[-1] and len(tags) > ds.floor:
             tags.append(tag)                # in order: the common case of note()
@@ -346,6 +411,15 @@ class IonVisitor:
         info = _TAG_INFO.get(tag) or tag_info(tag)
         if vr != info[2]:
             value = annotate(value, vr)
+        if rules is not None:
+            if tag in rules.names:
+                ds.fields.append((info[0], self._own_name(tag), value))
+                return
+            if rules.private and tag & 0x10000 and isinstance(value, str) \
+                    and 0x10 <= tag & 0xFFFF <= 0xFF:
+                if ds.creators is None:
+                    ds.creators = {}
+                ds.creators[tag] = value
         ds.fields.append((info[0], info[1], value))
 
     @staticmethod
@@ -472,6 +546,7 @@ class IonVisitor:
             frag.first = event.offset
         record = {"offset": event.offset - frag.first, "position": event.offset + 8,
                   "length": event.length}
+        frag.heads.append(event.value[:HEAD] if event.value is not None else None)
         if event.value is not None:
             self._fragment_done(frag, record, event.value, hashlib.sha256(event.value).hexdigest())
             return
@@ -502,6 +577,8 @@ class IonVisitor:
                 self._pending = None
             return
         record, hasher, handle, pieces = current
+        if frag.heads[-1] is None:
+            frag.heads[-1] = event.data[:HEAD]
         hasher.update(event.data)
         if handle is not None:
             self.bulk_sink.write(handle, event.data)
@@ -539,8 +616,10 @@ class IonVisitor:
             "basicOffsetTable": table,
             "fragments": frag.fragments,
         }
-        frames = _frames(table if isinstance(table, list) else None, frag.fragments,
-                         frag.parent.frames)
+        frames = frame_map(table if isinstance(table, list) else None,
+                           [f["offset"] for f in frag.fragments],
+                           1 if frag.parent.frames is None else frag.parent.frames,
+                           extended=frag.parent.extended, heads=frag.heads)
         if frames is not None:
             value["frames"] = frames
         self._add(frag.parent, frag.tag, frag.vr, value, annotated=frag.annotated)
@@ -613,26 +692,3 @@ def _majority(records: list) -> bool:
     """True when most sequences (or items) had undefined length."""
     undefined = sum(1 for _, u in records if u)
     return undefined * 2 > len(records)
-
-
-def _frames(table: Optional[list], fragments: list, number_of_frames: Optional[int]):
-    """Which fragments make each frame: [[first fragment index, count], ...]."""
-    count = len(fragments)
-    if not count:
-        return None
-    if table:
-        starts = {f["offset"]: i for i, f in enumerate(fragments)}
-        firsts = []
-        for offset in table:
-            if offset not in starts:
-                return None
-            firsts.append(starts[offset])
-        if firsts != sorted(firsts) or firsts[0] != 0:
-            return None
-        bounds = firsts + [count]
-        return [[bounds[i], bounds[i + 1] - bounds[i]] for i in range(len(firsts))]
-    if number_of_frames == 1 or (number_of_frames is None and count == 1):
-        return [[0, count]]
-    if number_of_frames == count:
-        return [[i, 1] for i in range(count)]
-    return None
