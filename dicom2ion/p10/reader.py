@@ -12,6 +12,16 @@
 The events do not depend on how the input was cut into chunks. Values
 longer than ``chunk_threshold`` arrive as ``ValueChunk`` events of
 ``chunk_size`` bytes, so memory stays bounded whatever the file size.
+
+With ``strict=True`` (the default) every place where the input breaks the
+grammar raises ``DicomParseError``. With ``strict=False`` (a salvage read)
+each such place yields a ``Damage`` event and the bytes there are kept in
+place as ``Unparsed`` events, up to where the structure makes sense again
+(``wire.find_resync``); containers still open at the end of the input close
+with ``truncated=True``, and a value cut by the end of the input keeps its
+declared length with the bytes that are there. Input that is not DICOM at
+all is refused in both modes. The salvage costs nothing on well-formed
+input: it starts where the strict reader would raise.
 """
 
 from __future__ import annotations
@@ -26,14 +36,15 @@ from ..hashing import sha256_for
 from ..events import (
     UNDEFINED, DataSetStart, DeflateInfo, Element, End, FileMetaStart,
     Fragment, FragmentsEnd, FragmentsStart, ItemEnd, ItemStart, Preamble,
-    SequenceEnd, SequenceStart, Trailing, ValueChunk,
+    SequenceEnd, SequenceStart, Trailing, ValueChunk, Damage, Unparsed,
 )
 from .syntax import Encoding, encoding_for
 from .wire import (
     ITEM, ITEM_END, ITEM_GROUP, SEQUENCE_END, TRANSFER_SYNTAX, VR_TABLE, Context,
     can_be_trailing, cut_header,
     detect_encoding, implicit_value_is_sequence, implicit_vr, is_null_tag_start,
-    meta_is_explicit, read_vr, starts_meta_group, undefined_length_opens,
+    meta_is_explicit, read_vr, starts_meta_group, undefined_length_opens, find_resync,
+    META_GROUP_LENGTH,
 )
 
 _LE_HH = struct.Struct("<HH")
@@ -49,7 +60,10 @@ _BE_HL = struct.Struct(">HL")
 _DATASET, _ITEM, _SEQUENCE, _FRAGMENTS = range(4)
 
 # Phases of the reader.
-_PREAMBLE, _META_START, _META, _BODY_START, _BODY, _VALUE, _TRAILING, _DONE = range(8)
+_PREAMBLE, _META_START, _META, _BODY_START, _BODY, _VALUE, _TRAILING, _DONE, _RAW = range(9)
+_CONTAINER = {_DATASET: "data set", _ITEM: "data set", _SEQUENCE: "sequence",
+              _FRAGMENTS: "fragments"}
+_INFLATE_STEP = 1 << 20   # inflated bytes made at a time (a deflate bomb stays bounded)
 
 _DEFLATE_CHECK_LIMIT = 64 * 1024 * 1024
 _DEFLATE_LEVELS = (6, 9, 1, 2, 3, 4, 5, 7, 8, 0)
@@ -72,16 +86,34 @@ class P10Reader:
 
     def __init__(self, *, name: Optional[str] = None, chunk_threshold: int = 1 << 20,
                  chunk_size: int = 1 << 20, max_depth: int = 64,
-                 total_size: Optional[int] = None):
+                 total_size: Optional[int] = None, strict: bool = True,
+                 max_problems: int = 1000):
         self.name = name              # names the input in error messages
         self.total_size = total_size  # when known, impossible lengths fail at once
         self.chunk_threshold = chunk_threshold  # longer values arrive in chunks
         self.chunk_size = chunk_size
         self.max_depth = max_depth
+        self.strict = strict          # raise at the first problem, else salvage
+        self.max_problems = max_problems  # then the rest of the input is kept raw
+        self._problems = 0
+        self._cut = False        # the end of the input inside something was reported
+        self._give_up = False    # too many problems: no more resynchronising
+        self._dicm = False       # the input had the "DICM" prefix
+        self._body_offset = 0    # where the data set starts
+        self._raw_start = 0      # salvage: start of the raw bytes not yet emitted
+        self._raw_scan = 0       # salvage: no resync point before this offset
+        self._raw_stray = False  # salvage: exactly one stray 8-byte header
+        self._raw_resume = _BODY
+        self._meta_length = None  # (offset, value) of the meta group length
+        self._late: list = []    # damage found while feeding (deflate)
+        self._deflate_in = b""   # compressed bytes not inflated yet
+        self._deflate_broken = False
+        self._flushed = False
         self._buf = b""
         self._pos = 0            # read position in _buf
         self._base = 0           # absolute offset of _buf[0] (parse stream)
-        self._eof = False
+        self._eof = False        # no more bytes will reach the parse buffer
+        self._closed = False     # close() was called
         self._phase = _PREAMBLE
         self._stack: List[_Frame] = []
         self._path: List[int] = []
@@ -111,7 +143,7 @@ class P10Reader:
 
     # -- input -------------------------------------------------------------
     def feed(self, data: bytes) -> None:
-        if self._eof:
+        if self._closed:
             raise RuntimeError("feed() after close()")
         if not data:
             return
@@ -119,15 +151,15 @@ class P10Reader:
         self._hash.update(data)
         self._size += len(data)
         if self._inflater is not None:
-            self._inflate(data)
+            self._deflate_in += data     # inflated as the parser needs it
         else:
             self._append(data)
 
     def close(self) -> None:
         """Mark the end of the input."""
-        if self._inflater is not None and not self._eof:
-            self._finish_inflate()
-        self._eof = True
+        self._closed = True
+        if self._inflater is None:
+            self._eof = True      # (inflated data ends once the stream is inflated)
 
     @property
     def sha256(self) -> str:
@@ -170,31 +202,51 @@ class P10Reader:
         self._inflater = zlib.decompressobj(-15)
         self._raw_keep = []
         self._inflated_keep = []
-        if rest:
-            self._inflate(rest)
-        if self._eof:
-            self._finish_inflate()
-        if self._queued:        # we are inside events(): make the bytes visible now
-            self._join_queued()
+        self._deflate_in = rest
+        self._eof = False
+        while self._available() < 8 and self._pump():
+            pass
 
-    def _inflate(self, data: bytes) -> None:
+    def _pump(self) -> bool:
+        """Inflate at most ``_INFLATE_STEP`` more bytes into the parse buffer
+        (so a small stream that inflates to gigabytes is never held whole).
+        False when there is nothing more to inflate now."""
         inflater = self._inflater
-        if inflater.eof:
-            self._raw_tail += data
-            return
-        try:
-            out = inflater.decompress(data)
-        except zlib.error as exc:
-            raise self._error(f"deflated data set is corrupt ({exc})") from None
-        used = data
-        if inflater.eof and inflater.unused_data:
-            tail = inflater.unused_data
-            self._raw_tail += tail
-            used = data[:len(data) - len(tail)]
-        self._raw_seen += len(used)
-        self._raw_hash.update(used)
-        if self._raw_keep is not None:
-            self._raw_keep.append(used)
+        data = self._deflate_in
+        if inflater.eof or self._deflate_broken:
+            if data:
+                if self._deflate_broken:      # the rest belongs to the broken stream
+                    self._raw_used(data)
+                else:
+                    self._raw_tail += data
+                self._deflate_in = b""
+            return self._inflated_end()
+        if data:
+            try:
+                out = inflater.decompress(data, _INFLATE_STEP)
+            except zlib.error as exc:
+                message = f"deflated data set is corrupt ({exc})"
+                if self.strict:
+                    raise self._error(message) from None
+                self._late.append(Damage(self._raw_offset + self._raw_seen, (), "deflate",
+                                         message + ": the compressed bytes are kept as they are"))
+                self._deflate_broken = True
+                self._raw_used(data)
+                self._deflate_in = b""
+                return True
+            rest = inflater.unconsumed_tail
+            used = len(data) - len(rest)
+            if inflater.eof and inflater.unused_data:
+                self._raw_tail += inflater.unused_data
+                used -= len(inflater.unused_data)
+                rest = b""
+            self._raw_used(data[:used] if used != len(data) else data)
+            self._deflate_in = rest
+        elif self._closed and not self._flushed:
+            self._flushed = True
+            out = inflater.flush()
+        else:
+            return self._inflated_end()
         if out:
             self._inflated_total += len(out)
             if self._inflated_keep is not None:
@@ -202,20 +254,30 @@ class P10Reader:
                 if self._inflated_total > _DEFLATE_CHECK_LIMIT:
                     self._inflated_keep = self._raw_keep = None
             self._append(out)
+        if self._queued:
+            self._join_queued()
+        return True
 
-    def _finish_inflate(self) -> None:
-        inflater = self._inflater
-        out = inflater.flush()
-        if out:
-            self._inflated_total += len(out)
-            if self._inflated_keep is not None:
-                self._inflated_keep.append(out)
-            self._append(out)
+    def _inflated_end(self) -> bool:
+        """Once the input is closed and inflated, the parse buffer is complete."""
+        if self._closed and not self._eof:
+            self._eof = True
+            return True
+        return False
+
+    def _raw_used(self, used: bytes) -> None:
+        """Compressed bytes that belong to the deflate stream."""
+        self._raw_seen += len(used)
+        self._raw_hash.update(used)
+        if self._raw_keep is not None:
+            self._raw_keep.append(used)
 
     def _deflate_info(self) -> DeflateInfo:
         level = None
         raw = None
-        if self._inflated_keep is not None and self._raw_keep is not None and self._inflater.eof:
+        if self._raw_keep is not None and (self._deflate_broken or not self._inflater.eof):
+            raw = b"".join(self._raw_keep)     # (a damaged stream: kept as it is)
+        elif self._inflated_keep is not None and self._raw_keep is not None:
             raw = b"".join(self._raw_keep)
             inflated = b"".join(self._inflated_keep)
             for candidate in _DEFLATE_LEVELS:
@@ -250,6 +312,8 @@ class P10Reader:
                 continue
             event = step()
             if event is None:
+                if self._inflater is not None and self._pump():
+                    continue
                 return
             yield event
 
@@ -272,6 +336,8 @@ class P10Reader:
             return self._body_start()
         if phase == _TRAILING:
             return self._trailing()
+        if phase == _RAW:
+            return self._raw()
         return None
 
     def _preamble(self):
@@ -280,6 +346,7 @@ class P10Reader:
         buf = self._buf
         self._phase = _META_START
         if buf[128:132] == b"DICM":
+            self._dicm = True
             self._pos = 132
             return Preamble(buf[:128])
         return Preamble(None)
