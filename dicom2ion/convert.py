@@ -52,12 +52,17 @@ def _visitor(standard_limit: int, private_limit: int, inline_all: bool,
 def convert(source, *, source_info: Optional[dict] = None,
             standard_limit: int = DEFAULT_INLINE_LIMIT, private_limit: int = DEFAULT_INLINE_LIMIT,
             inline_all: bool = False, bulk_dir: Optional[str] = None, max_depth: int = 64,
-            reproducible: bool = False) -> dict:
+            reproducible: bool = False, strict: bool = False) -> dict:
     """Convert a P10 source (path, bytes, binary file object or iterable of
-    chunks) to the Ion document, a dict. Raises DicomParseError on bad input.
-    ``reproducible`` leaves out the conversion time (same input, same bytes)."""
+    chunks) to the Ion document, a dict.
+
+    A damaged file converts losslessly: what cannot be read is kept as raw
+    bytes in place and each problem is listed in the document's ``damage``
+    (see SCHEMA.md). ``strict`` refuses damaged input instead. Input that is
+    not DICOM at all raises DicomParseError either way. ``reproducible``
+    leaves out the conversion time (same input, same bytes)."""
     visitor = _visitor(standard_limit, private_limit, inline_all, bulk_dir)
-    stream = iter_events(source, max_depth=max_depth)
+    stream = iter_events(source, max_depth=max_depth, strict=strict)
     visit = visitor.visit
     for event in stream:
         visit(event)
@@ -69,10 +74,11 @@ def convert(source, *, source_info: Optional[dict] = None,
 async def convert_async(chunks, *, source_info: Optional[dict] = None,
                         standard_limit: int = DEFAULT_INLINE_LIMIT,
                         private_limit: int = DEFAULT_INLINE_LIMIT, inline_all: bool = False,
-                        bulk_dir: Optional[str] = None, max_depth: int = 64) -> dict:
+                        bulk_dir: Optional[str] = None, max_depth: int = 64,
+                        strict: bool = False) -> dict:
     """``convert`` for an async iterable of byte chunks."""
     visitor = _visitor(standard_limit, private_limit, inline_all, bulk_dir)
-    stream = aiter_events(chunks, max_depth=max_depth)
+    stream = aiter_events(chunks, max_depth=max_depth, strict=strict)
     async for event in stream:
         visitor.visit(event)
     return document_mod.build(visitor, sha256=stream.reader.sha256, size=stream.reader.size,

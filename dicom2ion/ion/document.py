@@ -30,6 +30,8 @@ def build(visitor, *, sha256: str, size: int, source_info: Optional[dict],
         file_info["createdAt"] = datetime.datetime.now(datetime.timezone.utc)
     file_info["converter"] = {"name": "dicom2ion", "version": __version__}
     doc["fileInfo"] = file_info
+    if visitor.damage:
+        doc["damage"] = visitor.damage
     doc["dataSet"] = visitor.data_set
     if visitor.wire:
         doc["wire"] = visitor.wire
