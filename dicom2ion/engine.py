@@ -334,8 +334,7 @@ def _convert(task: Task, row: Row, report) -> None:
         return
     keywords = {k: task.option(k) for k in ("standard_limit", "private_limit", "inline_all",
                                             "bulk_dir", "reproducible")}
-    if task.option("strict") and _has_strict(convert):
-        keywords["strict"] = True   # without a salvage reader, every read is strict
+    keywords["strict"] = bool(task.option("strict"))   # refuse damaged files
     info = source_info_for(task.source) if regular else None
     with CountingReader(task.source, report) as reader:
         doc = convert(reader, source_info=info, **keywords)
@@ -355,12 +354,6 @@ def _convert(task: Task, row: Row, report) -> None:
     row["status"] = "damaged" if row["damage"] else "converted"
     if row["damage"]:
         row["error"] = f"{row['damage']} problems (first: {row['damage_first']})"
-
-
-def _has_strict(function) -> bool:
-    import inspect
-
-    return "strict" in inspect.signature(function).parameters
 
 
 def _load_ion(task: Task, row: Row):

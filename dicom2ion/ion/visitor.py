@@ -423,8 +423,9 @@ class IonVisitor:
         ds.note(tag)
         key = ds.key(tag)
         self._header_facts(key, event)
+        single = dictionary_vr(tag)
         annotated = bool(tag & 0x10000) or not (
-            event.vr == "OB" or (event.vr == dictionary_vr(tag)))
+            event.vr == single or (event.vr == "OB" and single is None))
         data_offset = event.offset + header_size(ds.explicit, event.vr, event.raw_vr)
         frag = _Fragments(tag, event.vr, key, event.offset, data_offset, ds, annotated)
         self._stack.append(frag)

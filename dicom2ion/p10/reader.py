@@ -44,6 +44,7 @@ from .wire import (
     can_be_trailing, cut_header,
     detect_encoding, implicit_value_is_sequence, implicit_vr, is_null_tag_start,
     meta_is_explicit, read_vr, starts_meta_group, undefined_length_opens, find_resync,
+    elements_follow,
     META_GROUP_LENGTH,
 )
 
@@ -106,6 +107,7 @@ class P10Reader:
         self._raw_resume = _BODY
         self._meta_length = None  # (offset, value) of the meta group length
         self._late: list = []    # damage found while feeding (deflate)
+        self._streaming_trailing = False
         self._deflate_in = b""   # compressed bytes not inflated yet
         self._deflate_broken = False
         self._flushed = False
@@ -537,7 +539,7 @@ class P10Reader:
                 return None
         head = self._buf[self._pos:self._pos + 8]
         encoding = detect_encoding(head, declared)
-        if declared is None and is_null_tag_start(head):
+        if declared is None and is_null_tag_start(head) and (self.strict or not self._dicm):
             raise self._error("not a DICOM file: no preamble, no meta group, and the first "
                               "element has tag (0000,0000)")
         self.encoding = encoding
@@ -629,8 +631,19 @@ class P10Reader:
             return None
         if frame.kind == _DATASET:
             if not self._seen_element and not self._had_meta and not self._problems:
-                raise self._error("not a DICOM file: no data elements"
-                                  + (" (empty input)" if self._size == 0 else ""))
+                message = "not a DICOM file: no data elements" + (
+                    " (empty input)" if self._size == 0 else "")
+                if self.strict or not self._dicm:
+                    raise self._error(message)
+                # a "DICM" prefix and nothing (or a few bytes) after it: damaged DICOM
+                message = "truncated: no data elements after the preamble"
+                if avail:
+                    return self._fail(message, self._base + self._pos, kind="truncated",
+                                      skip=avail)
+                self._problems += 1
+                self._cut = True
+                self._pending.append(self._finish())
+                return Damage(self._base + self._pos, (), "truncated", message)
             if avail == 0:
                 return self._finish()
             buf, p = self._buf, self._pos
@@ -861,21 +874,52 @@ class P10Reader:
 
     # -- the end -----------------------------------------------------------
     def _trailing(self):
-        """Bytes after the data set: emitted whole when short, else in chunks."""
+        """Bytes after the data set: emitted whole when short, else in chunks
+        as they arrive (so gigabytes of them are never held). When elements
+        follow them within ``chunk_threshold`` bytes, they are damage in the
+        data set instead (``wire.elements_follow``)."""
+        if not self._streaming_trailing:
+            p = self._pos
+            avail = self._available()
+            if not self._eof and avail <= self.chunk_threshold:
+                return None
+            window = min(avail, self.chunk_threshold)
+            stop = self.total_size if self.total_size is not None and \
+                self._inflater is None else 1 << 62
+            if self._eof:
+                stop = self._base + len(self._buf)
+            frame = self._stack[0]
+            resume = elements_follow(self._buf, p + 1, p + window, stop - self._base,
+                                     Context(frame.explicit, frame.little), self._last_tag)
+            if resume is not None:
+                self._phase = _BODY
+                return self._fail(f"{resume - p} bytes that do not form an element, and "
+                                  f"elements after them", self._base + p, skip=resume - p)
+            if not self._eof:
+                self._streaming_trailing = True
+                return Trailing(self._base + p, None)
+            data = self._buf[p:]
+            self._pos = len(self._buf)
+            self._phase = _DONE
+            self._pending.extend(self._end_events())
+            if not data:
+                return self._pending.pop(0)
+            if len(data) <= self.chunk_threshold:
+                return Trailing(self._base + p, data)
+            chunks = [data[i:i + self.chunk_size] for i in range(0, len(data), self.chunk_size)]
+            self._pending[0:0] = [ValueChunk(c, i == len(chunks) - 1)
+                                  for i, c in enumerate(chunks)]
+            return Trailing(self._base + p, None)
+        p = self._pos
+        if self._available() > self.chunk_size:      # a byte after it: not the last
+            self._pos = p + self.chunk_size
+            return ValueChunk(self._buf[p:self._pos], False)
         if not self._eof:
             return None
-        p = self._pos
-        data = self._buf[p:]
         self._pos = len(self._buf)
         self._phase = _DONE
         self._pending.extend(self._end_events())
-        if not data:
-            return self._pending.pop(0)
-        if len(data) <= self.chunk_threshold:
-            return Trailing(self._base + p, data)
-        chunks = [data[i:i + self.chunk_size] for i in range(0, len(data), self.chunk_size)]
-        self._pending[0:0] = [ValueChunk(c, i == len(chunks) - 1) for i, c in enumerate(chunks)]
-        return Trailing(self._base + p, None)
+        return ValueChunk(self._buf[p:], True)
 
     def _finish(self):
         self._phase = _DONE

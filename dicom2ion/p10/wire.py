@@ -289,7 +289,7 @@ def plausible_header(buf, p: int, stop: int, ctx: Context, container: str,
     one (or the latest tag's group), whose VR is valid (explicit VR) or tag
     known (implicit VR), and whose length fits (or is an undefined length
     that opens a sequence or encapsulated data)."""
-    if stop - p < 8:
+    if stop - p < 8 or len(buf) - p < 8:
         return False
     little = ctx.little
     group, elem, length = (_ITEM_LE if little else _ITEM_BE).unpack_from(buf, p)
@@ -314,7 +314,7 @@ def plausible_header(buf, p: int, stop: int, ctx: Context, container: str,
             return False
         vr, long_form = known
         if long_form:
-            if stop - p < 12:
+            if stop - p < 12 or len(buf) - p < 12:
                 return False
             reserved, length = (_LE_HL if little else _BE_HL).unpack_from(buf, p + 6)
             room -= 4
@@ -332,16 +332,47 @@ def plausible_header(buf, p: int, stop: int, ctx: Context, container: str,
     return length <= room
 
 
-def find_resync(buf, start: int, end: int, stop: int, ctx: Context, container: str,
-                last_tag: int, undefined_item: bool) -> Optional[int]:
-    """The first position in ``buf[start:end]`` where ``plausible_header``
-    holds (``stop`` as there), or None."""
+def _resync_points(buf, start: int, end: int, stop: int, ctx: Context, container: str,
+                   last_tag: int, undefined_item: bool):
     pattern = _candidates(ctx.explicit, ctx.little, last_tag >> 16 if last_tag > 0 else -1)
     for match in pattern.finditer(buf, start, min(len(buf), end + 8)):
         q = match.start()
         if q >= end:
-            break
+            return
         if plausible_header(buf, q, stop, ctx, container, last_tag, undefined_item):
+            yield q
+
+
+def find_resync(buf, start: int, end: int, stop: int, ctx: Context, container: str,
+                last_tag: int, undefined_item: bool) -> Optional[int]:
+    """The first position in ``buf[start:end]`` where ``plausible_header``
+    holds (``stop`` as there), or None."""
+    return next(_resync_points(buf, start, end, stop, ctx, container, last_tag,
+                               undefined_item), None)
+
+
+def elements_follow(buf, start: int, end: int, stop: int, ctx: Context,
+                    last_tag: int) -> Optional[int]:
+    """Where top-level elements resume after bytes that cannot start one (so
+    that those bytes are damage, not trailing bytes): the first plausible
+    header in ``buf[start:end]`` whose element ends exactly at ``stop`` (the
+    end of the input) or is followed by another plausible header, or None."""
+    little = ctx.little
+    for q in _resync_points(buf, start, end, stop, ctx, "data set", last_tag, False):
+        group, elem, length = (_ITEM_LE if little else _ITEM_BE).unpack_from(buf, q)
+        header = 8
+        if ctx.explicit:
+            vr, long_form = VR_FROM_BYTES[bytes(buf[q + 4:q + 6])]
+            if long_form:
+                length = (_LE_HL if little else _BE_HL).unpack_from(buf, q + 6)[1]
+                header = 12
+            else:
+                length = (_LE_H if little else _BE_H).unpack_from(buf, q + 6)[0]
+        if length == 0xFFFFFFFF:
+            return q
+        after = q + header + length
+        if after == stop or plausible_header(buf, after, stop, ctx, "data set",
+                                             (group << 16) | elem, False):
             return q
     return None
 

@@ -123,6 +123,7 @@ class P10Writer:
         self._first_pending = False       # the first one's header is still to be checked
         self._cut = False                 # a value was cut short: the input ended there
         self._raw_meta = False            # unparsed bytes stand in the meta group
+        self._preamble_written = False    # a preamble and "DICM" (a reader salvages after them)
     # -- refusing ------------------------------------------------------------------
     def _where(self) -> str:
         place = _PHASE_NAMES[self._phase]
@@ -192,7 +193,8 @@ class P10Writer:
         if self._value is not None and type(event) is not ValueChunk:
             raise self._refuse(event, f"the value of {self._value.owner} is not complete "
                                       f"({self._value.left} bytes missing)")
-        if self._cut and not (getattr(event, "truncated", False) or type(event) in _AFTER_CUT):
+        if self._cut and not (getattr(event, "truncated", False) or type(event) in _AFTER_CUT
+                              or self._phase == _DEFLATED):
             raise self._refuse(event, "a value was cut short (the input ended there): only "
                                       "truncated ends, DeflateInfo and End may follow")
         handler(self, event)
@@ -275,7 +277,8 @@ class P10Writer:
     def _check_detected(self, event, head: bytes) -> None:
         ds = self._data_set
         declared = encoding_for(ds.transfer_syntax)
-        if declared is None and self._meta_elements == 0 and is_null_tag_start(head):
+        if declared is None and self._meta_elements == 0 and is_null_tag_start(head) \
+                and not self._preamble_written:
             raise self._refuse(event, "a file without meta group cannot begin with tag "
                                       "(0000,0000)")
         got = detect_encoding(head, declared)
@@ -574,6 +577,7 @@ class P10Writer:
         if len(event.data) != 128:
             raise self._refuse(event, f"a preamble is 128 bytes, not {len(event.data)}")
         self._write(event.data + b"DICM")
+        self._preamble_written = True
 
     def _meta_start(self, event: FileMetaStart) -> None:
         if self._phase != _PREAMBLE:
@@ -673,7 +677,7 @@ class P10Writer:
         """A data set without elements is read in the declared encoding."""
         if self._top_elements or self._data_set is None:
             return
-        if not self._meta_elements and not self._raw_meta:
+        if not self._meta_elements and not self._raw_meta and not self._preamble_written:
             raise self._refuse(event, "a file needs a meta group or an element")
         self._check_detected(event, b"")
 
