@@ -232,6 +232,8 @@ def test_random_streams_are_written_exactly_or_refused(sample, data, rounds):
         return
     reread = list(iter_events(written, strict=False))
     # damage only where a value was cut short (the stream's own end), never a misreading
-    assert all(e.kind == "truncated" for e in reread if type(e) is Damage), reread
+    # (and a meta group length that the stream gave a value that does not add up)
+    assert all(e.kind == "truncated" or e.message.startswith("FileMetaInformationGroupLength")
+               for e in reread if type(e) is Damage), reread
     reread = [e for e in reread if type(e) is not Damage]
     assert comparable(_joined(reread)) == comparable(_implicit_vrs(_joined(events)))

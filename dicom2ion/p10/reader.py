@@ -105,7 +105,8 @@ class P10Reader:
         self._raw_scan = 0       # salvage: no resync point before this offset
         self._raw_stray = False  # salvage: exactly one stray 8-byte header
         self._raw_resume = _BODY
-        self._meta_length = None  # (offset, value) of the meta group length
+        self._meta_length = None  # (offset, end, value) of the meta group length
+        self._meta_offset = -1
         self._late: list = []    # damage found while feeding (deflate)
         self._streaming_trailing = False
         self._deflate_in = b""   # compressed bytes not inflated yet
@@ -475,6 +476,7 @@ class P10Reader:
         if self._available() >= 6 and starts_meta_group(buf[p:p + 6]):
             explicit = meta_is_explicit(buf[p:p + 6])
             self._meta_encoding = Encoding(explicit, True)
+            self._meta_offset = self._base + p   # (a group length here counts what follows)
             self._stack = [_Frame(_DATASET, None, explicit, True, 0)]
             self._phase = self._resume = _META
             self._had_meta = True
@@ -505,7 +507,8 @@ class P10Reader:
                               "undefined-length value", event.offset, kind="meta-group",
                               skip=header)
         if type(event) is Element and event.tag == META_GROUP_LENGTH and event.value is not None \
-                and len(event.value) == 4 and self._meta_length is None:
+                and len(event.value) == 4 and self._meta_length is None \
+                and event.offset == self._meta_offset:
             self._meta_length = (event.offset, self._base + self._pos,
                                  int.from_bytes(event.value, "little"))
         if type(event) is Element and event.tag == TRANSFER_SYNTAX:
@@ -525,7 +528,9 @@ class P10Reader:
             offset, after, declared = self._meta_length
             self._meta_length = None
             held = self._base + self._pos - after
-            if held != declared:
+            # (a meta group cut by the end of the input is reported as that)
+            if held != declared and not self._cut and not (self._eof and
+                                                           self._available() < 8):
                 message = (f"FileMetaInformationGroupLength is {declared}, but the meta group "
                            f"holds {held} bytes after it")
                 if self.strict:
