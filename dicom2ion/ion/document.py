@@ -8,7 +8,7 @@ from typing import Optional
 from .._version import __version__
 from ..dictionary import EDITION, SOURCE_SHA256
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 
 
 def build(visitor, *, sha256: str, size: int, source_info: Optional[dict],

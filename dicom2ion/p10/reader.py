@@ -759,8 +759,9 @@ class P10Reader:
             frame = self._stack[-1]
             fits = end is not None and (frame.end is None or end <= frame.end) and (
                 self.total_size is None or end <= self.total_size or self._inflater is not None)
+            # (the rest of this level is raw: every header inside would be too deep too)
             return self._fail(f"nesting deeper than {self.max_depth} levels", offset, tag,
-                              "too-deep", size if fits else 8)
+                              "too-deep", size if fits else 1 << 62)
         self._stack.append(_Frame(kind, end, explicit, little, tag))
         if kind != _ITEM:
             self._path.append(tag)
