@@ -280,8 +280,6 @@ class IonVisitor:
                              event.length, hashlib.sha256(), [] if self.limits.limit_for(tag) is None else None,
                              self.bulk_sink.begin() if self.bulk_sink else None, 0]
             return
-        if len(data) != event.length:      # cut by the end of the input
-            self._fact(ds.key(tag), "length", event.length)
         limit = self.limits.limit_for(tag)
         if limit is not None and len(data) > limit:
             sha = hashlib.sha256(data).hexdigest()
@@ -560,6 +558,17 @@ class IonVisitor:
         self.damage.append({"offset": event.offset,
                             "path": "/".join(format_tag(t) for t in event.path),
                             "kind": event.kind, "message": event.message})
+        if event.kind == "truncated":
+            # the next element may be cut short: only it takes the slow path
+            self._dispatch[Element] = self._cut_element
+
+    def _cut_element(self, event: Element) -> None:
+        """An element after a truncation report: a value shorter than its
+        length keeps the declared length as a fact."""
+        self._dispatch[Element] = self._element
+        self._element(event)
+        if event.value is not None and len(event.value) != event.length:
+            self._fact(self._stack[-1].key(event.tag), "length", event.length)
 
     def _unparsed_bytes(self, event: Unparsed) -> None:
         """Raw bytes where they stand: the container's wire path, how many
