@@ -1,15 +1,37 @@
 """dicom2ion: lossless, streaming conversion of DICOM Part 10 files to Amazon Ion and back."""
 
 from ._version import __version__
-from .errors import BulkDataError, Dicom2IonError, DicomParseError, IonDocumentError, WriteError
+from .errors import (
+    BulkDataError, Dicom2IonError, DicomParseError, DictionaryError, IonDocumentError, WriteError,
+)
 from .convert import (
     convert, convert_async, convert_to, load, dump, to_dicom, to_dicom_bytes,
 )
-from .dataset import BulkValue, Dataset, read  # noqa: E402
-from .dicom_json import from_dicom_json, to_dicom_json  # noqa: E402
+
+# the dataset view and DICOM JSON are imported when first used (the CLI's
+# start-up does not pay for them)
+_LAZY = {"read": "dataset", "Dataset": "dataset", "BulkValue": "dataset",
+         "to_dicom_json": "dicom_json", "from_dicom_json": "dicom_json"}
+
+
+def __getattr__(name):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'dicom2ion' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "__version__", "convert", "convert_async", "convert_to", "load", "dump", "to_dicom",
     "to_dicom_bytes", "read", "Dataset", "BulkValue", "to_dicom_json", "from_dicom_json",
     "Dicom2IonError", "DicomParseError", "IonDocumentError", "BulkDataError", "WriteError",
+    "DictionaryError",
 ]

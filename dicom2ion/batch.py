@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from typing import Callable, Dict, Iterable, Iterator, List, NamedTuple, Optional, Tuple
 
+from . import storage
 from .errors import Dicom2IonError
 
 _VR_CODES = {
@@ -38,7 +39,7 @@ def looks_like_dicom(head: bytes) -> bool:
 
 
 def _head(path: str, n: int) -> bytes:
-    with open(path, "rb") as fp:   # an unreadable file is an error, not "not DICOM"
+    with storage.open_read(path) as fp:   # an unreadable file is an error, not "not DICOM"
         return fp.read(n)
 
 
@@ -71,6 +72,9 @@ class Note(NamedTuple):
 
 
 def _inside(path: str, folder: str) -> bool:
+    if storage.is_url(path) or storage.is_url(folder) or os.sep == "/":
+        # (both real paths: normalised, so a prefix test is commonpath's answer)
+        return path == folder or path.startswith(folder.rstrip("/") + "/")
     try:
         return os.path.commonpath([path, folder]) == folder
     except ValueError:
@@ -90,6 +94,9 @@ def walk(paths: Iterable[str], *, keep_root_names: bool,
         root = os.fspath(root)
         if root == "-":
             yield Entry("-", "stdin", "-")
+            continue
+        if storage.is_url(root):
+            yield from _walk_store(root, keep_root_names)
             continue
         if not os.path.isdir(root):
             yield Entry(root, os.path.basename(root.rstrip(os.sep)) or root, root)
@@ -134,6 +141,35 @@ def walk(paths: Iterable[str], *, keep_root_names: bool,
                        f"{exc.filename or root}: cannot list: {exc.strerror or exc}")
 
 
+def _walk_store(root: str, keep_root_names: bool) -> Iterator[Entry]:
+    """Entries for a URL: the object itself, or every object under it."""
+    if not storage.isdir(root):
+        yield Entry(root, storage.basename(root), root)
+        return
+    prefix = storage.basename(root) if keep_root_names else ""
+    for url, relative in storage.walk_files(root):
+        if MANIFEST_FOLDER in relative.split("/"):       # our own run records
+            continue
+        yield Entry(url, f"{prefix}/{relative}" if prefix else relative, root)
+
+
+def _real(path: str, folders: Optional[Dict[str, str]] = None) -> str:
+    """``os.path.realpath``; a URL stays as it is. With ``folders`` (a cache
+    of the real paths of parent folders), a name that is not a symbolic link
+    costs one lstat instead of one per component."""
+    if storage.is_url(path):
+        return path.rstrip("/")
+    if folders is None or ".." in path.split(os.sep):   # (".." after a link: realpath's rule)
+        return os.path.realpath(path)
+    parent, name = os.path.split(os.path.abspath(path))
+    if not name or name in (".", "..") or os.path.islink(path):
+        return os.path.realpath(path)
+    real_parent = folders.get(parent)
+    if real_parent is None:
+        real_parent = folders[parent] = os.path.realpath(parent)
+    return os.path.join(real_parent, name)
+
+
 def ion_target_name(relative: str) -> str:
     """The inverse of convert's naming: ``NAME.ion`` -> ``NAME`` (``scan.dcm.ion``
     -> ``scan.dcm``, ``IM0001.ion`` -> ``IM0001``); other names get ``.dcm``."""
@@ -148,9 +184,19 @@ def output_for(entry: Entry, out: Optional[str], single: bool,
     folder), OUT/relative (renamed), or next to the input without -o."""
     if out is None:
         return rename(entry.path) if entry.path != "-" else "-"
-    if single and (out == "-" or not os.path.isdir(out)) and not out.endswith(os.sep):
+    if single and (out == "-" or not storage.isdir(out)) and not out.endswith(("/", os.sep)):
         return out
-    return os.path.join(out, rename(entry.relative))
+    return storage.join(out, rename(entry.relative))
+
+
+def _refuse_input_overlap(what: str, real: str, inputs: Dict[str, str],
+                          folders: List[str]) -> None:
+    """An output (``what`` names it) must be neither an input nor inside an input folder."""
+    if real in inputs:
+        raise PlanError(f"refusing to write {what}: it is the input {inputs[real]}")
+    for folder in folders:
+        if _inside(real, folder):
+            raise PlanError(f"refusing to write {what}: it is inside the input folder {folder}")
 
 
 def check_plan(entries: List[Entry], targets: List[str], roots: Iterable[str],
@@ -158,38 +204,27 @@ def check_plan(entries: List[Entry], targets: List[str], roots: Iterable[str],
     """Refuse, before anything is written: an output that is an input or
     lies inside an input folder, two inputs with the same output, and
     other outputs (``others``: role -> path) inside an input folder."""
-    folders = [os.path.realpath(r) for r in roots if r != "-" and os.path.isdir(r)]
+    folders = [_real(r) for r in roots if r != "-" and storage.isdir(r)]
     inputs = {}
+    cache: Dict[str, str] = {}
     for entry in entries:
         if entry.path != "-":
-            inputs[os.path.realpath(entry.path)] = entry.path
+            inputs[_real(entry.path, cache)] = entry.path
     seen: Dict[str, str] = {}
     collisions: List[str] = []
     for entry, target in zip(entries, targets):
         if target == "-" or target is None:
             continue
-        real = os.path.realpath(target)
-        if real in inputs:
-            raise PlanError(f"refusing to write {target}: it is the input {inputs[real]}")
-        for folder in folders:
-            if _inside(real, folder):
-                raise PlanError(f"refusing to write {target}: it is inside the input folder "
-                                f"{folder}")
+        real = _real(target, cache)
+        _refuse_input_overlap(target, real, inputs, folders)
         key = os.path.normcase(real)
         if key in seen:
             collisions.append(f"{seen[key]} and {entry.path} would both be written to {target}")
         else:
             seen[key] = entry.path
     for role, path in others.items():
-        if not path or path == "-":
-            continue
-        real = os.path.realpath(path)
-        if real in inputs:
-            raise PlanError(f"refusing to write {role} {path}: it is the input {inputs[real]}")
-        for folder in folders:
-            if _inside(real, folder):
-                raise PlanError(f"refusing to write {role} {path}: it is inside the input "
-                                f"folder {folder}")
+        if path and path != "-":
+            _refuse_input_overlap(f"{role} {path}", _real(path), inputs, folders)
     if collisions:
         shown = "\n  ".join(collisions[:20])
         more = f"\n  ... and {len(collisions) - 20} more" if len(collisions) > 20 else ""

@@ -12,6 +12,7 @@ import weakref
 import zlib
 from typing import Iterator, Optional, Sequence
 
+from . import storage
 from .errors import BulkDataError
 from .outputs import create_temp, output_error
 
@@ -117,6 +118,20 @@ def discard_unfinished() -> None:
 atexit.register(discard_unfinished)
 
 
+def open_bulk_dir(path):
+    """The bulk folder at ``path``: a local ``BulkDir``, or for a URL
+    (``s3://...``) a ``bulk_store.StoreBulkDir`` of the same layout."""
+    if isinstance(path, BulkDir) or hasattr(path, "file_for"):
+        return path
+    if storage.is_url(path):
+        from .bulk_store import StoreBulkDir
+
+        sink = StoreBulkDir(path)
+        _OPEN_PARTS.add(sink)
+        return sink
+    return BulkDir(storage.local(path))
+
+
 def _verified(chunks: Iterator[bytes], length: int, sha256: str, path: str, where: str):
     hasher = hashlib.sha256()
     seen = 0
@@ -131,15 +146,9 @@ def _verified(chunks: Iterator[bytes], length: int, sha256: str, path: str, wher
 
 
 def _read_range(file_path: str, offset: int, length: int) -> Iterator[bytes]:
-    with open(file_path, "rb") as fp:
-        fp.seek(offset)
-        left = length
-        while left:
-            chunk = fp.read(min(CHUNK, left))
-            if not chunk:
-                return
-            left -= len(chunk)
-            yield chunk
+    """Local files in CHUNK reads; URLs by ranged reads (storage.read_range)."""
+    return storage.read_range(file_path, offset, length,
+                              storage.RANGE_CHUNK if storage.is_url(file_path) else CHUNK)
 
 
 class Resolver:
@@ -154,7 +163,7 @@ class Resolver:
     def __init__(self, source: Optional[str] = None, bulk_dirs: Sequence[str] = (),
                  deflate_offset: Optional[int] = None):
         self.source = os.fspath(source) if source is not None else None
-        self.bulk_dirs = [BulkDir(d) if not isinstance(d, BulkDir) else d for d in bulk_dirs]
+        self.bulk_dirs = [open_bulk_dir(d) for d in bulk_dirs]
         self.deflate_offset = deflate_offset
         self._inflated: Optional[str] = None
 
@@ -162,13 +171,13 @@ class Resolver:
                  raw: bool = False) -> Iterator[bytes]:
         for bulk in self.bulk_dirs:
             name = bulk.file_for(sha256)
-            if os.path.exists(name):
-                return _verified(_read_range(name, 0, os.path.getsize(name)), length, sha256,
+            if storage.exists(name):
+                return _verified(_read_range(name, 0, storage.getsize(name)), length, sha256,
                                  path, name)
         if self.source is None:
             raise BulkDataError(f"{path}: value {sha256} is not in the bulk folder and no "
                                 "source file was given (use --source or --bulk-dir)")
-        if not os.path.exists(self.source):
+        if not storage.exists(self.source):
             raise BulkDataError(f"{path}: source file {self.source} is missing "
                                 "(use --source or --bulk-dir)")
         file_path = self.source
@@ -180,7 +189,7 @@ class Resolver:
     def _inflated_copy(self) -> str:
         if self._inflated is None:
             fd, tmp = tempfile.mkstemp(prefix="dicom2ion-inflated-")
-            with os.fdopen(fd, "wb") as out, open(self.source, "rb") as src:
+            with os.fdopen(fd, "wb") as out, storage.open_read(self.source) as src:
                 out.write(src.read(self.deflate_offset))
                 inflater = zlib.decompressobj(-15)
                 try:

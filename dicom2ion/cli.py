@@ -13,7 +13,7 @@ import sys
 from typing import Dict, List, Optional
 
 from ._version import __version__
-from . import engine, executors, manifest as manifest_mod
+from . import engine, executors, manifest as manifest_mod, storage
 from .batch import Entry, Note, PlanError, check_plan, ion_target_name, output_for, walk
 from .convert import DEFAULT_INLINE_LIMIT
 from .errors import Dicom2IonError
@@ -47,7 +47,12 @@ def _pair(text: str):
     old, sep, new = text.partition("=")
     if not sep or not old or not new:
         raise argparse.ArgumentTypeError(f"{text!r}: give OLD=NEW (two folder paths)")
-    return (os.path.abspath(old), os.path.abspath(new))
+    return (_abs(old), _abs(new))
+
+
+def _abs(path: str) -> str:
+    """An absolute path; a URL (``s3://...``) as it is."""
+    return path if storage.is_url(path) else os.path.abspath(path)
 
 
 # -- planning -----------------------------------------------------------------------------
@@ -65,8 +70,7 @@ def _stat(path: str):
     if path == "-":
         return 0, 0
     try:
-        st = os.stat(path)
-        return st.st_size, st.st_mtime_ns
+        return storage.stat_ns(path)
     except OSError:
         return 0, 0
 
@@ -74,8 +78,8 @@ def _stat(path: str):
 def _plan(args, command: str, options: dict, rename, *, out: Optional[str],
           others: Dict[str, str], resume: bool):
     """Tasks and ready rows, the manifest, the totals; refuses bad plans."""
-    single = len(args.paths) == 1 and (args.paths[0] == "-" or not os.path.isdir(args.paths[0]))
-    if out is not None and not single and os.path.exists(out) and not os.path.isdir(out):
+    single = len(args.paths) == 1 and (args.paths[0] == "-" or not storage.isdir(args.paths[0]))
+    if out is not None and not single and storage.exists(out) and not storage.isdir(out):
         raise UsageError(f"-o {out}: several inputs need a folder, and {out} is a file")
     if out == "-" and not single:
         raise UsageError("-o - (stdout) takes one input file")
@@ -105,8 +109,8 @@ def _plan(args, command: str, options: dict, rename, *, out: Optional[str],
     total = 0
     for seq, (entry, target) in enumerate(zip(entries, targets)):
         size, mtime = _stat(entry.path)
-        source = os.path.abspath(entry.path) if entry.path != "-" else "-"
-        output = os.path.abspath(target) if target not in (None, "-") else target
+        source = _abs(entry.path) if entry.path != "-" else "-"
+        output = _abs(target) if target not in (None, "-") else target
         original = None
         if command != "convert":
             original = getattr(args, "source", None)
@@ -143,9 +147,9 @@ def _reusable(old: dict, task: engine.Task, options_json: str, command: str) -> 
     if old.get("status") not in ("converted", "damaged", "unchanged"):
         return False
     output = old.get("output")
-    if not output or output != task.output or not os.path.isfile(output):
+    if not output or output != task.output or not storage.isfile(output):
         return False
-    return old.get("output_size") is None or os.path.getsize(output) == old["output_size"]
+    return old.get("output_size") is None or storage.getsize(output) == old["output_size"]
 
 
 def _with_previous(task: engine.Task, old: dict) -> engine.Task:
@@ -153,6 +157,19 @@ def _with_previous(task: engine.Task, old: dict) -> engine.Task:
 
     keep = tuple(sorted((k, v) for k, v in old.items() if not isinstance(v, (list, dict))))
     return dataclasses.replace(task, previous=keep)
+
+
+def _executor(args, name: str):
+    options = {}
+    if args.scheduler:
+        if args.engine != "dask":
+            raise UsageError("--scheduler is for --engine dask")
+        if name == "dask":
+            options["scheduler"] = args.scheduler
+    try:
+        return executors.make(name, jobs=args.jobs, **options)
+    except (ImportError, RuntimeError) as exc:
+        raise UsageError(f"--engine {name}: {exc}") from None
 
 
 def _progress(args) -> bool:
@@ -180,7 +197,9 @@ def _run(args, command, options, rename, *, out, others, resume, on_row, label,
     engine_name = args.engine
     if engine_name == "process" and (tasks <= 1 or "-" in args.paths):
         engine_name = "serial"   # one file (or stdin, which workers cannot read): no pool
-    executor = executors.make(engine_name, jobs=args.jobs)
+    elif "-" in args.paths:
+        engine_name = "serial"   # stdin: only this process can read it
+    executor = _executor(args, engine_name)
     outcome = engine.run_batch(items, executor, on_row=on_row, total_bytes=total,
                                total_files=count, progress=_progress(args), label=label,
                                manifest=writer, keep_rows=keep_rows)
@@ -197,19 +216,20 @@ def cmd_convert(args) -> int:
                          "stay empty; give one or the other")
     if args.text and args.pretty:
         raise UsageError("--text and --pretty: give one")
-    streams = [p for p in args.paths if p == "-" or (os.path.exists(p) and not os.path.isdir(p)
-                                                     and not os.path.isfile(p))]
+    streams = [p for p in args.paths if p == "-" or (
+        not storage.is_url(p) and os.path.exists(p) and not os.path.isdir(p)
+        and not os.path.isfile(p))]
     if streams and not (args.bulk_dir or args.inline_all):
         raise UsageError(f"converting {streams[0]} (a stream, read once): long values would "
                          "point into bytes that are gone; add --bulk-dir DIR or --inline-all")
-    if args.output is None and any(p == "-" or os.path.isdir(p) for p in args.paths):
+    if args.output is None and any(p == "-" or storage.isdir(p) for p in args.paths):
         raise UsageError("converting folders or stdin needs -o OUT (the folder tree is "
                          "mirrored there)")
     options = {"standard_limit": args.standard_limit, "private_limit": args.private_limit,
                "inline_all": args.inline_all,
-               "bulk_dir": os.path.abspath(args.bulk_dir) if args.bulk_dir else None,
+               "bulk_dir": _abs(args.bulk_dir) if args.bulk_dir else None,
                "text": args.text, "pretty": args.pretty, "reproducible": args.reproducible,
-               "force": args.force, "strict": args.strict}
+               "force": args.force, "strict": args.strict, **_dictionary_options(args)}
     if args.format != "ion":
         options["format"] = args.format
     suffix = ".json" if args.format == "dicom-json" else ".ion"
@@ -240,12 +260,12 @@ def cmd_to_dicom(args) -> int:
         raise UsageError(f"--transfer-syntax {args.transfer_syntax}: give a native syntax "
                          f"({', '.join(NATIVE_SYNTAXES)}); dicom2ion does not compress or "
                          "decompress pixel data")
-    if args.source and (len(args.paths) > 1 or os.path.isdir(args.paths[0])):
+    if args.source and (len(args.paths) > 1 or storage.isdir(args.paths[0])):
         raise UsageError("--source names one original; for folders use --source-root OLD=NEW")
-    options = {"bulk_dir": [os.path.abspath(d) for d in args.bulk_dir or ()],
+    options = {"bulk_dir": [_abs(d) for d in args.bulk_dir or ()],
                "canonical": args.canonical, "transfer_syntax": args.transfer_syntax,
                "source_root": [list(p) for p in args.source_root or ()]}
-    single = len(args.paths) == 1 and not os.path.isdir(args.paths[0])
+    single = len(args.paths) == 1 and not storage.isdir(args.paths[0])
 
     def on_row(row, write):
         status = row["status"]
@@ -271,9 +291,9 @@ def cmd_to_dicom(args) -> int:
 
 def cmd_verify(args) -> int:
     report = atomic_output(args.json) if args.json else None   # fails now, not after the work
-    options = {"bulk_dir": [os.path.abspath(d) for d in args.bulk_dir or ()],
+    options = {"bulk_dir": [_abs(d) for d in args.bulk_dir or ()],
                "source_root": [list(p) for p in args.source_root or ()],
-               "force": args.force, "strict": args.strict}
+               "force": args.force, "strict": args.strict, **_dictionary_options(args)}
     kinds: Dict[str, int] = {}
     out = sys.stdout
 
@@ -335,12 +355,32 @@ def _json_row(row: dict) -> dict:
     return out
 
 
-def _dump_tag(text: str) -> int:
-    from .dictionary import tag_for_keyword
+def _dictionary(args):
+    """The dictionary of ``--dictionary`` (built-in when none), read now so a
+    bad file stops the command before any work."""
+    from .dictionary import DictionaryError, load_dictionary
+    try:
+        return load_dictionary(args.dictionary or ())
+    except DictionaryError as exc:
+        raise UsageError(f"--dictionary: {exc}") from None
+
+
+def _dictionary_options(args) -> dict:
+    """The convert/verify options of ``--dictionary``: the paths, and the
+    merged dictionary's digest (so that a resume sees a changed file)."""
+    if not args.dictionary:
+        return {}
+    merged = _dictionary(args)
+    return {"dictionary": [os.path.abspath(p) for p in args.dictionary],
+            "dictionary_sha256": merged.sha256}
+
+
+def _dump_tag(text: str, dictionary=None) -> int:
+    from .dictionary import BUILTIN
     from .typed import parse_tag
     tag = parse_tag(text if len(text) != 9 or "," not in text else f"({text})")
     if tag is None:
-        tag = tag_for_keyword(text)
+        tag = (dictionary or BUILTIN).tag_for_keyword(text)
     if tag is None:
         raise UsageError(f"--tag {text}: not a keyword or a tag (gggg,eeee or GGGGEEEE)")
     return tag
@@ -350,14 +390,15 @@ def cmd_dump(args) -> int:
     from .listing import dump_lines
     from .p10.source import iter_events
 
-    tags = {_dump_tag(t) for t in args.tag} if args.tag else None
+    dictionary = _dictionary(args)
+    tags = {_dump_tag(t, dictionary) for t in args.tag} if args.tag else None
     status = 0
     for path in args.files:
         if len(args.files) > 1:
             print(f"# {path}")
         try:
             for line in dump_lines(iter_events(path), width=args.width, tags=tags,
-                                   top_level=args.top_level):
+                                   top_level=args.top_level, dictionary=dictionary):
                 print(line)
         except Dicom2IonError as exc:
             print(f"dicom2ion: {exc}", file=sys.stderr)
@@ -372,11 +413,21 @@ def cmd_dump(args) -> int:
 
 # -- the parser --------------------------------------------------------------------------
 
+def _dictionary_option(p) -> None:
+    p.add_argument("--dictionary", action="append", metavar="PATH",
+                   help="a data dictionary merged over the built-in one (repeatable, later "
+                        "wins): a newer PS3.6 edition as its JSON extract or DocBook XML, or "
+                        "a DCMTK .dic file (a site's private dictionary)")
+
+
 def _batch_options(p, *, manifest_help: str) -> None:
     p.add_argument("-j", "--jobs", type=_jobs, default=executors.default_jobs(),
                    help="parallel workers (default: all cores; 0 = all cores)")
     p.add_argument("--engine", default="process", choices=executors.names(),
-                   help="where the work runs (default: a process pool)")
+                   help="where the work runs (default: a process pool; dask: a Dask cluster)")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="with --engine dask: the scheduler (tcp://host:8786, or a scheduler "
+                        "file); default: a local cluster of --jobs workers")
     p.add_argument("--manifest", help=manifest_help)
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no skip lines")
     p.add_argument("-v", "--verbose", action="store_true", help="a line per file")
@@ -415,6 +466,7 @@ def build_parser() -> argparse.ArgumentParser:
                                     "OUT/dicom2ion-manifest.parquet when OUT is a folder)")
     p.add_argument("--format", choices=("ion", "dicom-json"), default="ion",
                    help="ion (default) or dicom-json (PS3.18 DICOM JSON, NAME.json)")
+    _dictionary_option(p)
     p.set_defaults(func=cmd_convert)
 
     p = sub.add_parser("to-dicom", help="rebuild P10 files from Ion")
@@ -446,6 +498,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--strict", action="store_true", help="count damaged files as failed")
     p.add_argument("--force", action="store_true", help="try files that do not look like DICOM")
     _batch_options(p, manifest_help="write a Parquet manifest folder here")
+    _dictionary_option(p)
     p.set_defaults(func=cmd_verify)
 
     p = sub.add_parser("dump", help="print files' elements, like dcmdump")
@@ -457,6 +510,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "repeatable); reading stops after the last one")
     p.add_argument("--top-level", action="store_true",
                    help="leave out the contents of sequences")
+    _dictionary_option(p)
     p.set_defaults(func=cmd_dump)
     return parser
 

@@ -6,20 +6,18 @@ import datetime
 import io
 import os
 import pathlib
-import urllib.parse
-import urllib.request
 from typing import BinaryIO, Optional, Sequence, Union
 
-from .bulk import BulkDir, Resolver, deflate_offset, raw_deflated_from
+from . import storage
+from .bulk import Resolver, deflate_offset, open_bulk_dir, raw_deflated_from
+from .dictionary import load_dictionary
 from .errors import Dicom2IonError, IonDocumentError
 from .hashing import HashingWriter
 from .ion import codec, document as document_mod
 from .ion.inline import DEFAULT_INLINE_LIMIT, InlineLimits
-from .ion.source import IonSource
 from .ion.visitor import IonVisitor
 from .outputs import atomic_output
 from .p10.source import aiter_events, iter_events, source_name
-from .p10.writer import P10Writer
 
 
 
@@ -29,12 +27,21 @@ def _source_info(source) -> Optional[dict]:
         if name and os.path.isfile(name):
             return {"uri": pathlib.Path(os.path.abspath(name)).as_uri()}
         return {"uri": name} if name else None
-    path = os.path.abspath(os.fspath(source))
-    info = {"uri": pathlib.Path(path).as_uri()}
-    try:
-        st = os.stat(path)
-    except OSError:
-        return info
+    return source_info_for(os.fspath(source))
+
+
+def source_info_for(path: str, st=None) -> dict:
+    """The document's ``sourceInfo`` for a file on disk (or on a store);
+    ``st``: the file's ``os.stat_result`` when the caller has it."""
+    if storage.is_url(path):
+        return storage.source_info(path)
+    full = os.path.abspath(path)
+    info = {"uri": pathlib.Path(full).as_uri()}
+    if not isinstance(st, os.stat_result):
+        try:
+            st = os.stat(full)
+        except OSError:
+            return info
     birth = getattr(st, "st_birthtime", None)
     if birth:
         info["creationDate"] = datetime.datetime.fromtimestamp(birth, datetime.timezone.utc)
@@ -43,29 +50,40 @@ def _source_info(source) -> Optional[dict]:
 
 
 def _visitor(standard_limit: int, private_limit: int, inline_all: bool,
-             bulk_dir: Optional[str]) -> IonVisitor:
+             bulk_dir: Optional[str], dictionary=None) -> IonVisitor:
     limits = InlineLimits.of(standard_limit, private_limit, inline_all)
-    sink = BulkDir(bulk_dir) if bulk_dir is not None else None
-    return IonVisitor(limits=limits, bulk_sink=sink)
+    sink = open_bulk_dir(bulk_dir) if bulk_dir is not None else None
+    return IonVisitor(limits=limits, bulk_sink=sink,
+                      dictionary=load_dictionary(dictionary) if dictionary else None)
 
 
 def convert(source, *, source_info: Optional[dict] = None,
             standard_limit: int = DEFAULT_INLINE_LIMIT, private_limit: int = DEFAULT_INLINE_LIMIT,
             inline_all: bool = False, bulk_dir: Optional[str] = None, max_depth: int = 64,
-            reproducible: bool = False, strict: bool = False) -> dict:
+            reproducible: bool = False, dictionary=None, strict: bool = False) -> dict:
     """Convert a P10 source (path, bytes, binary file object or iterable of
     chunks) to the Ion document, a dict.
 
     A damaged file converts losslessly: what cannot be read is kept as raw
     bytes in place and each problem is listed in the document's ``damage``
     (see SCHEMA.md). ``strict`` refuses damaged input instead. Input that is
-    not DICOM at all raises DicomParseError either way. ``reproducible``
-    leaves out the conversion time (same input, same bytes)."""
-    visitor = _visitor(standard_limit, private_limit, inline_all, bulk_dir)
+    not DICOM at all raises DicomParseError either way. ``reproducible`` leaves out the conversion time (same input, same bytes).
+    A URL (``s3://...``) is read through fsspec.
+    ``dictionary``: a path or a list of paths (PS3.6 JSON extract or DocBook
+    XML, DCMTK ``.dic``) merged over the built-in dictionary, or a
+    ``dicom2ion.dictionary.Dictionary``; the document records it in
+    ``options.dataDictionary`` and still needs only the built-in one to be
+    read back."""
+    if storage.is_url(source):
+        with storage.open_read(source) as fp:
+            return convert(fp, source_info=source_info or storage.source_info(source),
+                           standard_limit=standard_limit, private_limit=private_limit,
+                           inline_all=inline_all, bulk_dir=bulk_dir, max_depth=max_depth,
+                           reproducible=reproducible, dictionary=dictionary,
+                           strict=strict)
+    visitor = _visitor(standard_limit, private_limit, inline_all, bulk_dir, dictionary)
     stream = iter_events(source, max_depth=max_depth, strict=strict)
-    visit = visitor.visit
-    for event in stream:
-        visit(event)
+    visitor.visit_all(stream)
     info = source_info if source_info is not None else _source_info(source)
     return document_mod.build(visitor, sha256=stream.reader.sha256, size=stream.reader.size,
                               source_info=info, reproducible=reproducible)
@@ -75,9 +93,9 @@ async def convert_async(chunks, *, source_info: Optional[dict] = None,
                         standard_limit: int = DEFAULT_INLINE_LIMIT,
                         private_limit: int = DEFAULT_INLINE_LIMIT, inline_all: bool = False,
                         bulk_dir: Optional[str] = None, max_depth: int = 64,
-                        strict: bool = False) -> dict:
+                        dictionary=None, strict: bool = False) -> dict:
     """``convert`` for an async iterable of byte chunks."""
-    visitor = _visitor(standard_limit, private_limit, inline_all, bulk_dir)
+    visitor = _visitor(standard_limit, private_limit, inline_all, bulk_dir, dictionary)
     stream = aiter_events(chunks, max_depth=max_depth, strict=strict)
     async for event in stream:
         visitor.visit(event)
@@ -101,7 +119,9 @@ def load(source: Union[str, os.PathLike, bytes], *, fields=None) -> object:
         return load_fields(source, fields)
     if isinstance(source, (bytes, bytearray)):
         return codec.loads(bytes(source))
-    return codec.load_path(source)
+    if storage.is_url(source):
+        return codec.loads(storage.read_bytes(source), source=source)
+    return codec.load_path(storage.local(source))
 
 
 def convert_to(source, out, *, binary: bool = True, pretty: bool = False, **options) -> dict:
@@ -130,6 +150,9 @@ def original_path(document) -> Optional[str]:
         return None
     uri = str(uri)
     if uri.startswith("file:"):
+        import urllib.parse
+        import urllib.request
+
         return urllib.request.url2pathname(urllib.parse.urlparse(uri).path)
     return uri
 
@@ -159,6 +182,9 @@ def to_dicom(document, out, *, source: Optional[str] = None,
 
 
 def _write(document, fp, resolver, canonical, transfer_syntax, check) -> dict:
+    from .ion.source import IonSource   # (the way back: not imported to convert)
+    from .p10.writer import P10Writer
+
     size = _get(_get(document, "fileInfo"), "size")
     sink = HashingWriter(fp, int(size) if size is not None and not canonical else None)
     writer = P10Writer(sink, raw_deflated=raw_deflated_from(resolver))

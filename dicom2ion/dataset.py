@@ -20,9 +20,9 @@ import weakref
 from typing import Iterator, NamedTuple, Optional
 
 from .bulk import Resolver
-from .dictionary import keyword_for, lookup, lookup_private, tag_for_keyword
+from .dictionary import BUILTIN, load_dictionary
 from .errors import Dicom2IonError, IonDocumentError
-from .ion.source import field_tag
+from .ion.source import document_keywords, field_tag
 from .ion.visitor import dictionary_vr
 from .typed import Tag, is_null, parse_tag, typed
 
@@ -59,7 +59,7 @@ def element_vr(tag: int, value) -> str:
         return "SQ"
     if hasattr(value, "get") and value.get("encapsulatedPixelData"):
         return "OB"
-    entry = lookup(tag)
+    entry = BUILTIN.lookup(tag)
     return entry.vr if entry is not None and entry.vr else "UN"
 
 
@@ -74,8 +74,11 @@ class _Context:
     values come from, and the typing options."""
 
     def __init__(self, document, source: Optional[str], bulk_dirs, decimal: bool,
-                 arrays: bool):
+                 arrays: bool, dictionary=None):
         self.document = document
+        self.dictionary = load_dictionary(dictionary) if dictionary else BUILTIN
+        self.keywords = document_keywords(document)      # the document's own names
+        self.names = {tag: name for name, tag in self.keywords.items()}
         self.decimal = decimal
         self.arrays = arrays
         from .bulk import deflate_offset
@@ -159,7 +162,7 @@ class Dataset:
         if self._by_tag is None:
             entries = []
             for name, raw in struct_items(self._struct):
-                tag = field_tag(str(name))
+                tag = field_tag(str(name), self._context.keywords)
                 if tag is None:
                     raise IonDocumentError(f"unknown keyword {name!r}", f"{self._path}.{name}")
                 entries.append((tag, str(name), raw))
@@ -190,7 +193,7 @@ class Dataset:
     def _tag(self, key) -> int:
         tag = parse_tag(key)
         if tag is None and isinstance(key, str):
-            tag = tag_for_keyword(key)
+            tag = self._keyword_tag(key)
         if tag is None:
             raise KeyError(key)
         return tag
@@ -219,10 +222,15 @@ class Dataset:
     def __getattr__(self, name: str):
         if name.startswith("_") or not name[:1].isupper():
             raise AttributeError(name)
-        tag = tag_for_keyword(name)
+        tag = self._keyword_tag(name)
         if tag is None or tag not in self._index():
             raise AttributeError(name)
         return self[tag]
+
+    def _keyword_tag(self, keyword: str) -> Optional[int]:
+        context = self._context
+        tag = context.keywords.get(keyword)
+        return tag if tag is not None else context.dictionary.tag_for_keyword(keyword)
 
     def get(self, key, default=None):
         try:
@@ -271,7 +279,7 @@ class Dataset:
         keyword under this data set's private creator; None when unknown."""
         tag = self._tag(key)
         if not tag & 0x10000:
-            return keyword_for(tag)
+            return self._context.dictionary.keyword_for(tag) or self._context.names.get(tag)
         entry = self._private_entry(tag)
         return entry.keyword if entry is not None and entry.keyword else None
 
@@ -282,7 +290,7 @@ class Dataset:
         creator = self.get(((tag >> 16) << 16) | (element >> 8))
         if not isinstance(creator, str):
             return None
-        return lookup_private(creator, tag >> 16, element & 0xFF)
+        return self._context.dictionary.lookup_private(creator, tag >> 16, element & 0xFF)
 
     def private_tag(self, creator: str, group: int, offset: int) -> Optional[Tag]:
         """The tag of element ``offset`` in the block that ``creator`` reserved in
@@ -373,7 +381,7 @@ class Dataset:
             entry = self._private_entry(tag)
             vrs = entry.vrs if entry is not None else ()
         else:
-            entry = lookup(tag)
+            entry = self._context.dictionary.lookup(tag)
             vrs = entry.vrs if entry is not None else ()
         if len(vrs) != 1 or vrs[0] in ("UN", "SQ", ""):
             return None
@@ -427,7 +435,7 @@ def _looks_like_ion(head: bytes) -> bool:
 
 
 def read(source, *, fields=None, bulk_dir=None, source_file=None, decimal: bool = False,
-         arrays: bool = False, **convert_options) -> Dataset:
+         arrays: bool = False, dictionary=None, **convert_options) -> Dataset:
     """A :class:`Dataset` of a P10 file or an Ion document (path, bytes or a
     binary file object; which one is detected from the first bytes), or of
     a document already loaded (the dict ``convert`` or ``load`` gives).
@@ -437,9 +445,15 @@ def read(source, *, fields=None, bulk_dir=None, source_file=None, decimal: bool 
     list) and ``source_file`` say where referenced values are found (default:
     the document's ``sourceInfo.uri``); a P10 source stores its referenced
     values in the first bulk folder. ``decimal`` gives DS values as
-    Decimal, ``arrays`` binary numbers as zero-copy memoryviews. Other
-    keyword arguments go to :func:`dicom2ion.convert` for P10 sources.
+    Decimal, ``arrays`` binary numbers as zero-copy memoryviews.
+    ``dictionary`` (paths of PS3.6 extracts or DCMTK ``.dic`` files, as for
+    :func:`dicom2ion.convert`) names and types what the built-in dictionary
+    does not know; a P10 source is converted with it. Other keyword
+    arguments go to :func:`dicom2ion.convert` for P10 sources.
     """
+    if dictionary:
+        dictionary = load_dictionary(dictionary)
+        convert_options["dictionary"] = dictionary
     from .convert import convert, load
     dirs = [bulk_dir] if isinstance(bulk_dir, (str, os.PathLike)) else list(bulk_dir or ())
     if dirs:      # a P10 source stores its referenced values in the first folder
@@ -479,13 +493,14 @@ def read(source, *, fields=None, bulk_dir=None, source_file=None, decimal: bool 
     data_set = document.get("dataSet")
     if data_set is None or not hasattr(data_set, "items"):
         raise IonDocumentError("missing dataSet struct", "dataSet")
-    return Dataset(data_set, _Context(document, source_file, dirs, decimal, arrays))
+    return Dataset(data_set, _Context(document, source_file, dirs, decimal, arrays,
+                                      convert_options.get("dictionary")))
 
 
 def _filtered(document, fields):
     """The document with only the named top-level attributes in dataSet."""
     from .ion.shallow import wanted_names
-    names = wanted_names(fields)
+    names = wanted_names(fields, document_keywords(document))
     out = {k: v for k, v in document.items() if k != "dataSet"}
     data_set = document.get("dataSet") or {}
     from amazon.ion.simple_types import IonPyDict

@@ -39,17 +39,16 @@ summary.
 from __future__ import annotations
 
 import dataclasses
-import datetime
 import hashlib
 import json
 import os
-import pathlib
 import socket
 import sys
 import time
 from typing import Callable, Dict, Iterable, List, Optional, Tuple, Union
 
 from ._version import __version__
+from . import storage
 from .errors import Dicom2IonError
 
 CHUNK = 1 << 20
@@ -89,16 +88,42 @@ def options_text(options: Tuple[Tuple[str, object], ...]) -> str:
     return json.dumps(dict(options), sort_keys=True, separators=(",", ":"), default=list)
 
 
-def empty_row(task: Task) -> Row:
-    from .manifest import COLUMNS
+_ROW_CACHE: dict = {}   # options -> (blank row, options text): once per run, not per file
 
-    row: Row = {name: None for name in COLUMNS}
+
+def empty_row(task: Task) -> Row:
+    try:
+        cached = _ROW_CACHE.get(task.options)
+    except TypeError:               # (options holding lists: not cached)
+        cached = None
+    if cached is None:
+        from .manifest import COLUMNS
+
+        cached = (dict.fromkeys(COLUMNS), options_text(task.options))
+        try:
+            if len(_ROW_CACHE) > 16:
+                _ROW_CACHE.clear()
+            _ROW_CACHE[task.options] = cached
+        except TypeError:
+            pass
+    blank, options = cached
+    row: Row = dict(blank)
     row.update(source=task.source, relative=task.relative, command=task.command,
                size=task.size, output=task.output, converter_version=__version__,
-               options=options_text(task.options), host=socket.gethostname(), run=task.run_id,
+               options=options, host=_hostname(), run=task.run_id,
                mtime_ns=task.mtime_ns, damage=0)
     row["seq"] = task.seq
     return row
+
+
+_HOST: List[str] = []
+
+
+def _hostname() -> str:
+    """This machine's name (asked once per process)."""
+    if not _HOST:
+        _HOST.append(socket.gethostname())
+    return _HOST[0]
 
 
 # -- reading with progress ---------------------------------------------------------
@@ -106,13 +131,26 @@ def empty_row(task: Task) -> Row:
 class CountingReader:
     """A binary file that reports how many bytes have been read."""
 
-    def __init__(self, path: str, report: Optional[Callable[[int], None]]):
+    def __init__(self, path: str, report: Optional[Callable[[int], None]],
+                 expected: Optional[int] = None):
         self.name = path
-        self._fp = open(path, "rb") if path != "-" else sys.stdin.buffer
+        self._fp = storage.open_read(path) if path != "-" else sys.stdin.buffer
         self._report = report
         self.count = 0
+        self._expected = expected    # the size stat gave: reads ask for no more than that
+
+    def head(self, n: int) -> bytes:
+        """The first ``n`` bytes of a file opened just now (it is rewound:
+        they are read again, and counted, by ``read``)."""
+        data = self._fp.read(n)
+        self._fp.seek(0)
+        return data
 
     def read(self, n=-1) -> bytes:
+        if n is not None and n > 0 and self._expected is not None:
+            # (a 1 MiB read of a 2 KB file allocates 1 MiB; a little more than
+            # is left still finds the end, or a file that grew)
+            n = min(n, max(self._expected - self.count, 0) + (1 << 16))
         data = self._fp.read(n)
         self.count += len(data)
         if self._report is not None:
@@ -154,26 +192,10 @@ class CountingWriter:
 
 def sha256_of(path: str) -> str:
     hasher = hashlib.sha256()
-    with open(path, "rb") as fp:
+    with storage.open_read(path) as fp:
         for chunk in iter(lambda: fp.read(CHUNK), b""):
             hasher.update(chunk)
     return hasher.hexdigest()
-
-
-def source_info_for(path: str) -> dict:
-    """The document's ``sourceInfo`` for a file on disk."""
-    full = os.path.abspath(path)
-    info = {"uri": pathlib.Path(full).as_uri()}
-    try:
-        st = os.stat(full)
-    except OSError:
-        return info
-    birth = getattr(st, "st_birthtime", None)
-    if birth:
-        info["creationDate"] = datetime.datetime.fromtimestamp(birth, datetime.timezone.utc)
-    info["modificationDate"] = datetime.datetime.fromtimestamp(st.st_mtime,
-                                                              datetime.timezone.utc)
-    return info
 
 
 # -- what a document says -----------------------------------------------------------
@@ -219,8 +241,13 @@ def _plain_int(value) -> Optional[int]:
         return None
 
 
+_LEAVES = (str, int, float, bytes, type(None))
+
+
 def _references(value, seen: List[int]) -> None:
     """Counts and sizes of every reference struct (dataOffset, length, sha256)."""
+    if isinstance(value, _LEAVES):
+        return
     if isinstance(value, dict) or hasattr(value, "iteritems"):
         keys = value.keys()
         if "sha256" in keys and "length" in keys and "dataOffset" in keys:
@@ -296,16 +323,20 @@ def process_group(tasks: Iterable[Task],
     return [process(task, progress) for task in tasks]
 
 
-def _stat_into(task: Task, row: Row) -> bool:
+def _stat_into(task: Task, row: Row):
     """Size and mtime into the row; whether the source is a regular file
-    (a pipe such as ``<(...)`` or stdin can be read only once)."""
+    (a pipe such as ``<(...)`` or stdin can be read only once): true (the
+    local file's ``os.stat_result``, or True for a URL) or False."""
     if task.source == "-":
         return False
+    if storage.is_url(task.source):       # an object on a store can be read again
+        row["size"], row["mtime_ns"] = storage.stat_ns(task.source)
+        return True
     st = os.stat(task.source)
     row["size"], row["mtime_ns"] = st.st_size, st.st_mtime_ns
     import stat
 
-    return stat.S_ISREG(st.st_mode)
+    return st if stat.S_ISREG(st.st_mode) else False
 
 
 def _unchanged_by_sha256(task: Task, row: Row) -> bool:
@@ -322,21 +353,22 @@ def _unchanged_by_sha256(task: Task, row: Row) -> bool:
 
 
 def _convert(task: Task, row: Row, report) -> None:
-    from .batch import sniff
-    from .convert import convert, dump
+    from .batch import looks_like_dicom
+    from .convert import convert, dump, source_info_for
     from .outputs import atomic_output
 
     regular = _stat_into(task, row)
-    if regular and not task.option("force") and not sniff(task.source):
-        row["status"], row["error"], row["output"] = "skipped", "not a DICOM file", None
-        return
-    if regular and _unchanged_by_sha256(task, row):
-        return
-    keywords = {k: task.option(k) for k in ("standard_limit", "private_limit", "inline_all",
-                                            "bulk_dir", "reproducible")}
-    keywords["strict"] = bool(task.option("strict"))   # refuse damaged files
-    info = source_info_for(task.source) if regular else None
-    with CountingReader(task.source, report) as reader:
+    expected = regular.st_size if isinstance(regular, os.stat_result) else None
+    with CountingReader(task.source, report, expected) as reader:   # one open: sniffed, read
+        if regular and not task.option("force") and not looks_like_dicom(reader.head(132)):
+            row["status"], row["error"], row["output"] = "skipped", "not a DICOM file", None
+            return
+        if regular and _unchanged_by_sha256(task, row):
+            return
+        keywords = {k: task.option(k) for k in ("standard_limit", "private_limit", "inline_all",
+                                                "bulk_dir", "reproducible", "dictionary")}
+        keywords["strict"] = bool(task.option("strict"))   # refuse damaged files
+        info = source_info_for(task.source, regular) if regular else None
         doc = convert(reader, source_info=info, **keywords)
         row["size"] = reader.count
     with atomic_output(task.output) as fp:
@@ -344,6 +376,7 @@ def _convert(task: Task, row: Row, report) -> None:
         if task.option("format") == "dicom-json":
             from .dicom_json import write_dicom_json
             write_dicom_json(doc, counter, indent=2 if task.option("pretty") else None,
+                             dictionary=task.option("dictionary"),
                              bulk_dir=task.option("bulk_dir"),
                              source_file=None if task.source == "-" else task.source)
         else:
@@ -408,8 +441,8 @@ def _to_dicom(task: Task, row: Row, report) -> None:
                              f"data, which is encapsulated ({row['transfer_syntax']}); "
                              "dicom2ion does not decompress")
     original = original_for(task, doc)
-    if original and task.output not in (None, "-") and os.path.exists(original) and \
-            os.path.realpath(original) == os.path.realpath(task.output):
+    if original and task.output not in (None, "-") and not storage.is_url(original) and \
+            not storage.is_url(task.output) and _same_file(original, task.output):
         raise OutputError(task.output, "it is the original file the document references")
     expected = _plain_int(_get(_get(doc, "fileInfo"), "size")) or 0
     scale = (row["size"] or 0) / expected if expected else 0.0
@@ -423,6 +456,15 @@ def _to_dicom(task: Task, row: Row, report) -> None:
     row["output_size"] = result["size"]
     row["output_sha256"] = result["sha256"]
     row["status"] = "damaged" if row["damage"] else "converted"
+
+
+def _same_file(a: str, b: str) -> bool:
+    """Whether two paths name one existing file (links and hard links
+    included): two stats, not a realpath walk of each."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
 
 
 def _looks_like_ion(path: str) -> bool:
@@ -444,7 +486,9 @@ def _verify(task: Task, row: Row, report) -> None:
         return
     from .verify import verify_p10
 
-    result = verify_p10(task.source, report=report, strict=bool(task.option("strict")))
+    result = verify_p10(task.source, report=report, strict=bool(task.option("strict")),
+                        **({"dictionary": task.option("dictionary")}
+                           if task.option("dictionary") else {}))
     if result.get("document") is not None:
         describe(result["document"], row)
     row["sha256"] = result.get("sha256") or row.get("sha256")

@@ -50,6 +50,11 @@ class IonDocumentError(Dicom2IonError):
         return f"{where}: {self.message}" if where else self.message
 
 
+class DictionaryError(Dicom2IonError, ValueError):
+    """A data dictionary file (``--dictionary``) that cannot be read: names
+    the file (and the line of a .dic file)."""
+
+
 class BulkDataError(Dicom2IonError):
     """A referenced value is missing or does not match its sha256."""
 

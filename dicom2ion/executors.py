@@ -245,3 +245,4 @@ def _pool_or_serial(jobs: int = 0, **options):
 
 register("process", _pool_or_serial)
 register("serial", SerialExecutor)
+register("dask", "dicom2ion.dask_executor:DaskExecutor")   # pip install 'dicom2ion[dask]'

@@ -15,14 +15,14 @@ from __future__ import annotations
 from typing import Callable, Collection, Dict, Iterable, Iterator, List, Optional
 
 from . import charset
-from .dictionary import keyword_for, lookup_private
+from .dictionary import BUILTIN, Dictionary
 from .events import (
     UNDEFINED, DataSetStart, DeflateInfo, Element, End, FileMetaStart, Fragment,
     FragmentsEnd, FragmentsStart, ItemEnd, ItemStart, Preamble, SequenceEnd, SequenceStart,
     Trailing,
 )
 from .ion import values
-from .p10.wire import SPECIFIC_CHARACTER_SET, CharsetScope, Context
+from .p10.wire import SPECIFIC_CHARACTER_SET, CharsetScope, Context, ImplicitVRs
 from .typed import numbers, vm
 
 
@@ -84,8 +84,12 @@ class _Lister:
     """Turns events into lines; keeps the encoding, character sets and
     private creators in force at each level."""
 
-    def __init__(self, width: int, tags: Optional[Collection[int]], top_level: bool):
+    def __init__(self, width: int, tags: Optional[Collection[int]], top_level: bool,
+                 dictionary: Dictionary = BUILTIN):
         self.width = width
+        self.dictionary = dictionary
+        # implicit VR: the VRs a dictionary given at run time adds, as the converter does
+        self.implicit = None if dictionary.builtin else ImplicitVRs.of(dictionary)
         self.tags = frozenset(tags) if tags else None
         self.last = max(self.tags) if self.tags else None
         self.top_level = top_level
@@ -126,7 +130,7 @@ class _Lister:
             raise _Stop
 
     def name(self, tag: int) -> str:
-        keyword = keyword_for(tag)
+        keyword = self.dictionary.keyword_for(tag)
         if keyword:
             return keyword
         group, element = tag >> 16, tag & 0xFFFF
@@ -135,7 +139,7 @@ class _Lister:
                 return "PrivateCreator"
             creator = self.levels[-1].creators.get(group << 8 | element >> 8)
             if creator is not None:
-                entry = lookup_private(creator, group, element & 0xFF)
+                entry = self.dictionary.lookup_private(creator, group, element & 0xFF)
                 if entry is not None:
                     return entry.keyword or entry.name
         if not element:
@@ -169,6 +173,14 @@ class _Lister:
                 "latin-1").rstrip(" \x00")
         if not self.visible():
             return None
+        if self.implicit is not None and not level.ctx.explicit:
+            if tag & 0x10000:
+                vr = event.vr == "UN" and self.implicit.private_vr(
+                    level.creators.get((tag >> 16) << 8 | (tag >> 8 & 0xFF)), tag)
+            else:
+                vr = self.implicit.standard.get(tag)
+            if vr:
+                event = event._replace(vr=vr)
         text, count = _text(event, level.ctx.little, level.charsets.for_tag(tag), self.width)
         return self.line(event.offset, tag, event.vr, text, event.length, count)
 
@@ -271,12 +283,14 @@ class _Lister:
 
 
 def dump_lines(events: Iterable, *, width: int = 64, tags: Optional[Collection[int]] = None,
-               top_level: bool = False) -> Iterator[str]:
+               top_level: bool = False, dictionary: Optional[Dictionary] = None) -> Iterator[str]:
     """Lines like dcmdump's, with the byte offset first (see the module doc).
 
     With ``tags``, the events stop being read once the data set is past the
-    last tag asked for (elements come in ascending tag order)."""
-    lister = _Lister(width, tags, top_level)
+    last tag asked for (elements come in ascending tag order).
+    ``dictionary`` (``dictionary.load_dictionary``) names what the built-in
+    one does not."""
+    lister = _Lister(width, tags, top_level, dictionary or BUILTIN)
     handlers = lister.handlers
     try:
         for event in events:

@@ -17,7 +17,8 @@ import time
 import uuid
 from typing import Dict, List, Optional
 
-from .outputs import file_mode, output_error
+from . import storage
+from .outputs import atomic_output, file_mode, output_error
 
 from .batch import MANIFEST_FOLDER as DEFAULT_NAME
 
@@ -90,7 +91,9 @@ def _table(rows: List[dict]):
         if field.name == "mtime":
             values = [None if r.get("mtime_ns") is None else r["mtime_ns"] // 1000
                       for r in rows]
-            columns["mtime"] = pa.array(values, pa.int64()).cast(field.type)
+            # (microseconds straight into the timestamp type: a cast would
+            # import pyarrow.compute, a tenth of a second per run)
+            columns["mtime"] = pa.array(values, field.type)
         elif field.name == "recorded_at":
             columns["recorded_at"] = pa.array([now] * len(rows), field.type)
         else:
@@ -109,6 +112,8 @@ class ManifestWriter:
         self._rows: List[dict] = []
         self._parts = 0
         self._last = time.monotonic()
+        if storage.is_url(self.path):       # a folder on a store: parts are uploaded whole
+            return
         try:
             os.makedirs(self.path, exist_ok=True)
             probe = os.path.join(self.path, f".probe-{run_id}")
@@ -126,11 +131,16 @@ class ManifestWriter:
     def flush(self) -> None:
         if not self._rows:
             return
-        name = os.path.join(self.path, f"part-{self.run_id}-{self._parts:05d}.parquet")
+        name = storage.join(self.path, f"part-{self.run_id}-{self._parts:05d}.parquet")
+        if storage.is_url(name):
+            self._upload(name)
+            return
         tmp = os.path.join(self.path, f".{os.path.basename(name)}.part")
         import pyarrow.parquet as pq
 
         try:
+            import pyarrow.parquet as pq
+
             pq.write_table(_table(self._rows), tmp)
             os.chmod(tmp, file_mode())
             os.replace(tmp, name)
@@ -146,25 +156,48 @@ class ManifestWriter:
         self._rows = []
         self._last = time.monotonic()
 
+    def _upload(self, name: str) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        buffer = pa.BufferOutputStream()
+        pq.write_table(_table(self._rows), buffer)
+        with atomic_output(name) as fp:
+            fp.write(buffer.getvalue().to_pybytes())
+        self._parts += 1
+        self._rows = []
+        self._last = time.monotonic()
+
     def close(self) -> None:
         self.flush()
 
     def drop_older_runs(self) -> None:
         """Remove parts of earlier runs (after this run finished)."""
-        for name in os.listdir(self.path):
+        for name in _names(self.path):
             if name.startswith("part-") and name.endswith(".parquet") and \
                     not name.startswith(f"part-{self.run_id}-"):
                 try:
-                    os.unlink(os.path.join(self.path, name))
+                    storage.remove(storage.join(self.path, name))
                 except OSError:
                     pass
 
 
 def read(path: str):
-    """The whole manifest as one pyarrow Table."""
+    """The whole manifest as one pyarrow Table (a local folder, or a URL)."""
     import pyarrow.parquet as pq
 
-    return pq.read_table(os.fspath(path), schema=schema())
+    path = os.fspath(path)
+    if storage.is_url(path):
+        fs, inner = storage.filesystem(path)
+        return pq.read_table(inner, filesystem=fs, schema=schema())
+    return pq.read_table(path, schema=schema())
+
+
+def _names(path: str) -> List[str]:
+    """The names in a manifest folder (local or on a store)."""
+    if storage.is_url(path):
+        return [storage.basename(url) for url, rel in storage.walk_files(path) if "/" not in rel]
+    return os.listdir(path)
 
 
 class Latest:
@@ -201,11 +234,11 @@ class Latest:
 
 def latest(path: str) -> Latest:
     """The newest row per source (see Latest); empty when there is no manifest."""
-    if not os.path.isdir(path) or not any(
-            n.startswith("part-") and n.endswith(".parquet") for n in os.listdir(path)):
+    if not storage.isdir(path) or not any(
+            n.startswith("part-") and n.endswith(".parquet") for n in _names(path)):
         return Latest()
     return Latest(read(path))
 
 
 def default_path(out: Optional[str]) -> Optional[str]:
-    return os.path.join(out, DEFAULT_NAME) if out else None
+    return storage.join(out, DEFAULT_NAME) if out else None

@@ -7,9 +7,9 @@ from __future__ import annotations
 import os
 import stat
 import sys
-import uuid
 from typing import Optional
 
+from . import storage
 from .errors import Dicom2IonError
 
 STDOUT = "-"
@@ -63,7 +63,7 @@ def is_special(path: str) -> bool:
 
 def temp_name(folder: str, prefix: str, suffix: str = "") -> str:
     """A fresh temporary name in ``folder`` that says which process owns it."""
-    return os.path.join(folder, f"{prefix}{os.getpid()}-{uuid.uuid4().hex[:12]}{suffix}")
+    return os.path.join(folder, f"{prefix}{os.getpid()}-{os.urandom(6).hex()}{suffix}")
 
 
 def create_temp(folder: str, prefix: str, suffix: str = ""):
@@ -71,12 +71,9 @@ def create_temp(folder: str, prefix: str, suffix: str = ""):
     nothing is left behind if this is interrupted."""
     path = temp_name(folder, prefix, suffix)
     try:
+        # mode 0o666 less the umask: file_mode(), set by the kernel (no umask read)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0),
-                     0o600)
-        try:
-            os.fchmod(fd, file_mode())
-        except OSError:
-            pass
+                     0o666)
         return path, os.fdopen(fd, "wb")
     except BaseException:
         try:
@@ -127,6 +124,17 @@ class _Guarded:
         return getattr(self._fp, name)
 
 
+# folders this process made or found for its outputs (a batch writes many
+# files into each: one makedirs per folder, not per file)
+_FOLDERS_MADE: set = set()
+
+
+def _remember_folder(folder: str) -> None:
+    if len(_FOLDERS_MADE) >= 4096:
+        _FOLDERS_MADE.clear()
+    _FOLDERS_MADE.add(folder)
+
+
 class AtomicFile:
     """Context manager for one output.
 
@@ -150,8 +158,14 @@ class AtomicFile:
                 self._raw = open(self.path, "wb")
             else:
                 folder = os.path.dirname(os.path.abspath(self.path))
-                os.makedirs(folder, exist_ok=True)
-                self.tmp, self._raw = create_temp(folder, TEMP_PREFIX, ".part")
+                if folder not in _FOLDERS_MADE:
+                    os.makedirs(folder, exist_ok=True)
+                    _remember_folder(folder)
+                try:
+                    self.tmp, self._raw = create_temp(folder, TEMP_PREFIX, ".part")
+                except FileNotFoundError:      # the folder went away since: make it again
+                    os.makedirs(folder, exist_ok=True)
+                    self.tmp, self._raw = create_temp(folder, TEMP_PREFIX, ".part")
         except OSError as exc:
             raise output_error(self.path, exc) from None
         self.fp = _Guarded(self._raw, self.path)
@@ -195,6 +209,30 @@ class AtomicFile:
         return False
 
 
-def atomic_output(path) -> AtomicFile:
-    """Write ``path`` safely (see AtomicFile); use as ``with atomic_output(p) as fp``."""
+class _StoreOutput:
+    """An output on an object store (a URL): uploaded whole when the block
+    succeeds, nothing otherwise (``storage.atomic_write``); errors name it."""
+
+    def __init__(self, url: str):
+        self.path = url
+        try:
+            self._inner = storage.atomic_write(url, prefix=TEMP_PREFIX)
+        except OSError as exc:
+            raise output_error(url, exc) from None
+
+    def __enter__(self):
+        return _Guarded(self._inner.__enter__(), self.path)
+
+    def __exit__(self, exc_type, exc, tb):
+        try:
+            return self._inner.__exit__(exc_type, exc, tb)
+        except OSError as exc:
+            raise output_error(self.path, exc) from None
+
+
+def atomic_output(path):
+    """Write ``path`` safely (see AtomicFile; a URL goes to its store whole
+    or not at all); use as ``with atomic_output(p) as fp``."""
+    if storage.is_url(path):
+        return _StoreOutput(path)
     return AtomicFile(path)

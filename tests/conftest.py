@@ -62,3 +62,5 @@ def pytest_collection_modifyitems(config, items):
 def pytest_report_header(config):
     state = f"{len(corpus_files())} files" if CORPUS.is_dir() else "absent"
     return f"dicom2ion corpus: {CORPUS} ({state})"
+
+from services import dask_cluster, s3_bucket, s3_server  # noqa: E402,F401  (fixtures)

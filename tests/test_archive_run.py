@@ -143,7 +143,7 @@ def test_a_killed_run_keeps_its_finished_parts_and_resumes(tmp_path, archive, ca
     assert [r["status"] for r in finished if r["status"] == "converted"] == ["converted"] * 2
     assert main(["convert", *roots, "-o", str(out), "-j", "1", "-q"]) == 0
     err = capsys.readouterr().err
-    assert "2 converted, 2 unchanged" in err, err
+    assert "2 converted, 1 damaged, 2 unchanged" in err, err
     table = manifest.read(out / manifest.DEFAULT_NAME)
     assert table.num_rows == len(set(table.column("source").to_pylist())), \
         "after a finished run, one row per input"

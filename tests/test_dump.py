@@ -3,6 +3,7 @@ early stop, top level only, several files (#16)."""
 
 from __future__ import annotations
 
+import io
 import re
 
 import pytest
@@ -84,3 +85,29 @@ def test_cli_dump_several_files_with_tags(capsys):
 def test_cli_dump_unknown_tag_is_an_error(capsys):
     assert main(["dump", str(FIXTURES / "example_ct.dcm"), "--tag", "NoSuchName"]) == 2
     assert "NoSuchName" in capsys.readouterr().err
+
+
+def test_header_of_a_large_file_is_read_without_its_pixel_data(tmp_path):
+    """dump --tag stops at the first requested tags' end: of a 64 MB file
+    made by tools/make_big_file.py only the first read is consumed."""
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    big = tmp_path / "big.dcm"
+    subprocess.run([sys.executable, str(ROOT / "tools" / "make_big_file.py"), str(big),
+                    "--size", "64M"], check=True, capture_output=True)
+    size = big.stat().st_size
+    read = []
+
+    class Counted(io.FileIO):
+        def read(self, n=-1):
+            data = super().read(n)
+            read.append(len(data))
+            return data
+
+    with Counted(big) as fp:
+        lines = list(dump_lines(iter_events(fp), tags={0x00100010, 0x00280010}))
+    assert len(lines) == 2 and "PatientName" in lines[0] and "Rows" in lines[1]
+    assert size > 60_000_000 and sum(read) <= 4 << 20      # a few MB of 64, not all

@@ -25,7 +25,7 @@ COUNT = 3000
 SEED = 20261201
 # CI machines are shared: the per-MB limit gets a generous floor for tiny inputs
 FLOOR = 1.0
-RSS_LIMIT = 256 << 20        # a worker process, interpreter included
+RSS_LIMIT = 64 << 20         # growth of a worker above its RSS when it started
 TRACED_LIMIT = 16 << 20      # one input of at most 16 KB
 
 

@@ -134,7 +134,7 @@ def code_wire_keys() -> dict:
     # the facts values.decode returns ({"pad": ...}, {"raw": ...}) become element facts
     vtree = ast.parse(Path(values_mod.__file__).read_text(encoding="utf-8"))
     for func in ast.walk(vtree):
-        if isinstance(func, ast.FunctionDef) and func.name == "decode":
+        if isinstance(func, ast.FunctionDef) and func.name in ("decode", "_text_value"):
             for node in ast.walk(func):
                 if isinstance(node, ast.Dict):
                     keys["wire.elements"] |= {k.value for k in node.keys
@@ -347,13 +347,25 @@ def test_deflated_offsets_count_inflated_bytes():
 
 @needs_corpus
 def test_frames_rules_on_the_two_jpeg_ls_encodings():
-    # section 4.6: no offset table, NumberOfFrames 2, eleven fragments -> no frames;
-    # an offset table [0, 46416] -> one fragment per frame
+    # section 4.6: no offset table, NumberOfFrames 2, eleven fragments of which the
+    # first and the seventh start with a JPEG-LS SOI -> frames [0, 6], [6, 5] (what
+    # pydicom's frame generator finds); an offset table [0, 46416] -> one fragment per frame
     base = "dagcom/encoding-variants__pixel-data__CT0012."
-    no_bot = dicom2ion.convert(CORPUS / (base + "fragmented_no_bot_jpeg_ls.80.dcm"))["dataSet"]
+    path = CORPUS / (base + "fragmented_no_bot_jpeg_ls.80.dcm")
+    no_bot = dicom2ion.convert(path)["dataSet"]
     assert no_bot["NumberOfFrames"] == "2" and len(no_bot["PixelData"]["fragments"]) == 11
     assert list(no_bot["PixelData"]["basicOffsetTable"]) == []
-    assert "frames" not in no_bot["PixelData"]
+    assert [list(f) for f in no_bot["PixelData"]["frames"]] == [[0, 6], [6, 5]]
+    pydicom = pytest.importorskip("pydicom")
+    from pydicom.encaps import generate_frames
+    ds = pydicom.dcmread(path)
+    expected = list(generate_frames(ds.PixelData, number_of_frames=2))
+    data = path.read_bytes()
+    fragments = no_bot["PixelData"]["fragments"]
+    got = [b"".join(data[f["position"]:f["position"] + f["length"]]
+                    for f in fragments[first:first + count])
+           for first, count in no_bot["PixelData"]["frames"]]
+    assert got == expected
     bot = dicom2ion.convert(CORPUS / (base + "not_fragmented_bot_jpeg_ls.80.dcm"))["dataSet"]
     assert [list(f) for f in bot["PixelData"]["frames"]] == [[0, 1], [1, 1]]
 

@@ -17,7 +17,13 @@ import pytest
 from conftest import ROOT, good_corpus_files
 
 TOOLS = ROOT / "tools"
-STAGES = ("sha256", "pydicom", "read", "convert", "dump-binary", "dump-text", "to-dicom")
+STAGES = ("sha256", "pydicom", "read", "convert", "dump-binary", "dump-text", "to-dicom",
+          "pydicom-json", "ion-load", "json-load", "load-to-dicom")
+GOALS = ("CLI convert --jobs 1 speed-up", "small files", "verify time / convert time",
+         "to-dicom time / convert time", "two cores / one core, convert",
+         "two cores / one core, to-dicom", "two cores / one core, verify",
+         "large file convert", "large file to-dicom", "convert --inline-all peak",
+         "load() peak", "why Ion")
 COLUMNS = ("stage", "seconds", "files/s", "MB/s", "vs pydicom", "vs sha256")
 
 
@@ -35,7 +41,8 @@ def _run(*args, timeout=300):
 
 @pytest.fixture(scope="module")
 def small_files(tmp_path_factory):
-    """Two generated files, a truncated one, and one corpus file when present."""
+    """Two generated files, a small fixture, a truncated file, and one corpus
+    file when present."""
     folder = tmp_path_factory.mktemp("bench")
     made = []
     for size, seed in (("64K", 3), ("1M", 4)):
@@ -47,13 +54,15 @@ def small_files(tmp_path_factory):
     broken.write_bytes(made[1].read_bytes()[:5000])   # pixel data cut short
     corpus = good_corpus_files()
     extra = [corpus[len(corpus) // 2]] if corpus else []
-    return made + extra, broken
+    small = ROOT / "fixtures" / "trailing_short.dcm"     # under 4 KB
+    return made + [small] + extra, broken
 
 
 def test_benchmark_runs_and_reports_every_column(small_files, tmp_path):
     good, broken = small_files
     out = tmp_path / "bench.json"
-    proc = _run(TOOLS / "benchmark.py", *good, broken, "--repeat", "1", "--json", out)
+    proc = _run(TOOLS / "benchmark.py", *good, broken, "--repeat", "1", "--json", out,
+                "--small-count", "40", "--large-size", "3M", "--memory-size", "2M")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     text = proc.stdout
 
@@ -95,23 +104,60 @@ def test_benchmark_runs_and_reports_every_column(small_files, tmp_path):
         assert row["files_per_s"] == pytest.approx(len(good) / row["seconds"])
         assert row["vs_pydicom"] == pytest.approx(row["seconds"] / ref)
         assert row["vs_sha256"] == pytest.approx(row["seconds"] / sha)
-        assert f"{row['seconds']:.3f}" == f"{rows[stage][0]:.3f}"
+        assert f"{row['seconds']:.4f}" == f"{rows[stage][0]:.4f}"
     assert sorted(data["per_file"]) == sorted(map(str, good))
     for entry in data["per_file"].values():
         assert set(STAGES) <= set(entry)
 
+    # End to end: every child ran over every usable file, every .ion was written.
+    e2e = data["end_to_end"]
+    assert e2e["files"] == len(good) and e2e["copies"] == 1
+    assert e2e["convert"]["outputs"] == len(good) == e2e["to_dicom"]["outputs"]
+    for key in ("convert", "convert_2", "to_dicom", "to_dicom_2", "verify", "verify_2"):
+        assert e2e[key]["exit"] == 0 and e2e[key]["seconds"] > 0, (key, e2e[key])
+    small = e2e["small"]
+    assert small["files"] >= 40 and small["distinct"] >= 1
+    assert small["files_per_s"] == pytest.approx(small["files"] / small["seconds"])
+    large = data["large_file"]
+    assert large["size"] > 3_000_000
+    assert min(large["convert"], large["to_dicom"], large["sha256_twice"]) > 0
+    mem = data["memory"]
+    assert mem["file_size"] > 2_000_000 and mem["ion_size"] > mem["file_size"]  # inline all
+    assert mem["inline_all_peak_mib"] > mem["interpreter_cli_mib"] > 1
+    assert mem["load_peak_mib"] > mem["interpreter_mib"] > 1
+    assert data["big_file"] is None                   # only with --big
+    assert data["machine"]["dicom2ion"] and data["command"][1] == "tools/benchmark.py"
+
+    # The goals: each of issue 15's, with the ratio recomputed from the sections.
+    goals = {g["goal"]: g for g in data["goals"]}
+    for prefix in GOALS:
+        assert any(name.startswith(prefix) for name in goals), prefix
+    ratio = next(g for n, g in goals.items() if n.startswith("CLI convert"))
+    assert ratio["measured"] == pytest.approx(
+        data["stages"]["pydicom-json"]["seconds"] / e2e["convert"]["seconds"])
+    assert ratio["met"] == (ratio["measured"] >= 2.0)
+    verify = goals["verify time / convert time"]
+    assert verify["measured"] == pytest.approx(e2e["verify"]["seconds"] / e2e["convert"]["seconds"])
+    assert "goals (issue 15):" in text and "end to end" in text
+
 
 def test_benchmark_only_and_profile(small_files):
     good, _ = small_files
-    proc = _run(TOOLS / "benchmark.py", *good[:2], "--repeat", "1", "--only", "convert,sha256")
+    proc = _run(TOOLS / "benchmark.py", *good[:2], "--repeat", "1", "--only", "convert,sha256",
+                "--no-e2e")
     assert proc.returncode == 0, proc.stderr
     table = proc.stdout.split("best of 1:")[1].splitlines()
-    assert [line.split()[0] for line in table[3:] if line.strip()] == ["sha256", "convert"]
+    assert [line.split()[0] for line in table[3:5]] == ["sha256", "convert"]
+    assert "end to end" not in proc.stdout
     assert table[3].split()[4] == "-"   # no pydicom column without pydicom
 
     proc = _run(TOOLS / "benchmark.py", *good[:2], "--profile", "convert", "--lines", "5")
     assert proc.returncode == 0, proc.stderr
     assert "cumulative" in proc.stdout and "convert.py" in proc.stdout
+
+    proc = _run(TOOLS / "benchmark.py", *good[:2], "--profile", "cli", "--lines", "5")
+    assert proc.returncode == 0, proc.stderr
+    assert "cli.py" in proc.stdout
 
     proc = _run(TOOLS / "benchmark.py", *good[:2], "--only", "nonsense")
     assert proc.returncode == 2 and "unknown stage" in proc.stderr

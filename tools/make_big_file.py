@@ -14,7 +14,7 @@ the file is written in constant memory whatever its size.
 
 ``--measure`` then runs ``dicom2ion convert`` (and ``dicom2ion to-dicom``
 back from the Ion, unless ``--no-back``) in child processes and reports
-each one's peak RSS (the child's ``ru_maxrss``) and throughput next to the
+each one's peak RSS (the child's own VmHWM) and throughput next to the
 file size, plus a bare ``import dicom2ion.cli`` as the interpreter's
 baseline and an in-process sha256 pass as the floor. ``--json OUT`` writes
 the same numbers.
@@ -145,24 +145,60 @@ def write_big_file(path: str, size: int, *, seed: int = 1) -> dict:
 
 # -- measuring -----------------------------------------------------------------
 
-def run_child(argv) -> dict:
-    """Run one child process; its wall time, exit status and peak RSS (MiB).
+# Runs ``python -m MODULE ARGS`` or ``python -c CODE ARGS`` and, at exit, writes
+# the process's own peak resident set (VmHWM) to the file named first. A child's
+# ru_maxrss is not used: after a vfork (which subprocess uses on Linux) and exec,
+# it starts from the parent's peak, so a big parent would inflate every child.
+PEAK_WRAPPER = """\
+import atexit, runpy, sys
+out = sys.argv[1]
+def _peak():
+    try:
+        with open('/proc/self/status') as fp:
+            kib = next(int(l.split()[1]) for l in fp if l.startswith('VmHWM:'))
+    except (OSError, StopIteration):
+        import resource
+        kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        kib //= 1024 if sys.platform == 'darwin' else 1
+    with open(out, 'w') as fp:
+        fp.write(str(kib))
+atexit.register(_peak)
+mode, target = sys.argv[2], sys.argv[3]
+sys.argv = [target] + sys.argv[4:]
+if mode == '-m':
+    runpy.run_module(target, run_name='__main__', alter_sys=True)
+else:
+    sys.argv[0] = '-c'
+    exec(compile(target, '<string>', 'exec'), {'__name__': '__main__'})
+"""
 
-    ``os.wait4`` returns the rusage of that child alone, the same number as
-    ``getrusage(RUSAGE_CHILDREN).ru_maxrss`` would give for a sole child."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    out, err = proc.stdout.read(), proc.stderr.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    # ru_maxrss is KiB on Linux, bytes on macOS.
-    scale = 1 if sys.platform == "darwin" else 1024
+
+def peak_argv(argv, peak_file: str) -> list:
+    """``[python, -m|-c, target, *args]`` wrapped so the child writes its peak RSS."""
+    python, mode, target, *rest = argv
+    if mode not in ("-m", "-c"):
+        raise ValueError("peak_argv needs python -m MODULE or python -c CODE")
+    return [python, "-c", PEAK_WRAPPER, peak_file, mode, target, *rest]
+
+
+def run_child(argv) -> dict:
+    """Run one child process (``python -m ...`` or ``python -c ...``): its wall
+    time, exit status and peak RSS in MiB (its own VmHWM; see PEAK_WRAPPER)."""
+    fd, peak_file = tempfile.mkstemp(prefix="dicom2ion-peak-")
+    os.close(fd)
+    try:
+        start = time.perf_counter()
+        proc = subprocess.run(peak_argv(argv, peak_file), capture_output=True)
+        seconds = time.perf_counter() - start
+        with open(peak_file, encoding="ascii") as fp:
+            text = fp.read().strip()
+    finally:
+        os.unlink(peak_file)
     return {"argv": [os.path.basename(a) if i == 0 else a for i, a in enumerate(argv)],
             "seconds": seconds, "exit": proc.returncode,
-            "peak_rss_mib": usage.ru_maxrss * scale / (1 << 20),
-            "stdout": out.decode("utf-8", "replace")[-2000:],
-            "stderr": err.decode("utf-8", "replace")[-2000:]}
+            "peak_rss_mib": int(text) / 1024 if text else 0.0,
+            "stdout": proc.stdout.decode("utf-8", "replace")[-2000:],
+            "stderr": proc.stderr.decode("utf-8", "replace")[-2000:]}
 
 
 def sha256_file(path: str) -> float:

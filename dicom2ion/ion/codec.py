@@ -43,11 +43,47 @@ def readable(text: str) -> str:
     return _ESCAPE.sub(_readable_char, text)
 
 
+# Binary Ion of a document that holds this many value bytes inline (at the
+# top level of its data set: pixel data, mostly) is written by amazon.ion's
+# pure-Python writer: its C writer builds the output in a buffer and then
+# copies it into a bytes object (three times the values in memory, and slower
+# on them); the Python writer passes the value bytes through (once).
+LARGE_INLINE = 1 << 20
+_NOT_LARGE = frozenset((str, int, float, list, type(None)))
+
+
+def inline_bytes(document) -> int:
+    """Bytes held inline by the top-level values of ``dataSet`` (blobs, and
+    the fragments of encapsulated pixel data)."""
+    data_set = document.get("dataSet") if hasattr(document, "get") else None
+    if not hasattr(data_set, "values"):
+        return 0
+    total = 0
+    for value in data_set.values():
+        if type(value) in _NOT_LARGE:
+            continue
+        if isinstance(value, (bytes, bytearray)):
+            total += len(value)
+        elif hasattr(value, "get") and not isinstance(value, str):
+            fragments = value.get("fragments")
+            if isinstance(fragments, list):
+                for fragment in fragments:
+                    data = fragment.get("data") if hasattr(fragment, "get") else None
+                    if isinstance(data, (bytes, bytearray)):
+                        total += len(data)
+    return total
+
+
 def dump(document, fp: BinaryIO, *, binary: bool = True, pretty: bool = False) -> None:
     """Write a document; pretty text is for people (slower, pure Python) and
-    keeps non-ASCII text readable."""
+    keeps non-ASCII text readable. Binary Ion holding large values inline
+    goes through the pure-Python writer (see LARGE_INLINE): other bytes than
+    the C writer's for the same values (both are valid Ion and load equal)."""
     if binary:
-        simpleion.dump(document, fp, binary=True)
+        if inline_bytes(document) >= LARGE_INLINE:
+            simpleion.dump_python(document, fp, binary=True)
+        else:
+            simpleion.dump(document, fp, binary=True)
         return
     text = simpleion.dumps(document, binary=False, indent="  " if pretty else None)
     if pretty:
@@ -85,12 +121,26 @@ def loads(data: Union[bytes, str], *, source: str = "") -> object:
                 stream = io.BytesIO(data)
             return normalise(simpleion.load_python(stream, single_value=True))
     except Exception as exc:  # amazon.ion raises many kinds
-        hint = ""
-        if "BUFFER_TOO_SMALL" in str(exc) or "LOOKAHEAD" in str(exc):
-            hint = f" (a text value is longer than {TEXT_BUFFER_LIMIT} bytes; use binary Ion)"
-        raise IonDocumentError(f"not a readable Ion document: {exc}{hint}", source=source) from None
+        raise _unreadable(exc, source) from None
+
+
+def _unreadable(exc: Exception, source: str) -> IonDocumentError:
+    hint = ""
+    if "BUFFER_TOO_SMALL" in str(exc) or "LOOKAHEAD" in str(exc):
+        hint = f" (a text value is longer than {TEXT_BUFFER_LIMIT} bytes; use binary Ion)"
+    return IonDocumentError(f"not a readable Ion document: {exc}{hint}", source=source)
 
 
 def load_path(path) -> object:
+    """Load one Ion document from a file. Binary Ion is read from the file
+    itself, not from a copy of its bytes: peak memory about twice the file
+    (amazon.ion's values) instead of three times."""
     with open(path, "rb") as fp:
+        if fp.read(4) == _BVM:
+            fp.seek(0)
+            try:
+                return normalise(simpleion.load(fp, single_value=True, value_model=_BARE))
+            except Exception as exc:  # amazon.ion raises many kinds
+                raise _unreadable(exc, str(path)) from None
+        fp.seek(0)
         return loads(fp.read(), source=str(path))

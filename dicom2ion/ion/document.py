@@ -6,7 +6,6 @@ import datetime
 from typing import Optional
 
 from .._version import __version__
-from ..dictionary import EDITION, SOURCE_SHA256
 
 SCHEMA_VERSION = "1.1"
 
@@ -19,7 +18,9 @@ def build(visitor, *, sha256: str, size: int, source_info: Optional[dict],
     if source_info:
         doc["sourceInfo"] = {k: v for k, v in source_info.items() if v is not None}
     options = visitor.limits.options()
-    options["dataDictionary"] = {"description": EDITION, "sha256": SOURCE_SHA256}
+    options["dataDictionary"] = dictionary = visitor.dictionary.options()
+    if visitor.keywords:
+        dictionary["keywords"] = dict(sorted(visitor.keywords.items()))
     doc["options"] = options
     file_info = {"sha256": sha256, "size": size}
     if visitor.transfer_syntax is not None:

@@ -63,8 +63,12 @@ def _walk(value) -> None:
     if isinstance(value, list):
         _fix_list(value)
     elif isinstance(value, IonPyDict):
+        all_values = value.get_all_values
         for key in value:
-            _fix_list(value.get_all_values(key))   # the multimap's own list
+            items = all_values(key)                # the multimap's own list
+            if len(items) == 1 and type(items[0]) in _SCALARS:
+                continue                           # (the common field: nothing to fix)
+            _fix_list(items)
     elif isinstance(value, dict):
         for key, item in value.items():
             if type(item) is IonPyNull:
@@ -75,6 +79,8 @@ def _walk(value) -> None:
 
 def _fix_list(items: list) -> None:
     for i, item in enumerate(items):
+        if type(item) in _SCALARS:
+            continue
         if type(item) is IonPyNull:
             items[i] = null(item.ion_annotations, item.ion_type)
         elif isinstance(item, _CONTAINERS):
@@ -82,3 +88,4 @@ def _fix_list(items: list) -> None:
 
 
 _CONTAINERS = (list, dict, IonPyDict)
+_SCALARS = frozenset((str, int, float, bytes, bool))   # nothing to fix inside

@@ -28,6 +28,7 @@ _RANK = {tag_for_keyword(k): i for i, k in enumerate(COMMON_KEYWORDS)}
 _REST = len(COMMON_KEYWORDS)
 
 
-def sort_key(tag: int) -> tuple:
-    """Sort key of a tag: common ones by rank, then standard by tag, then private."""
-    return (tag & 0x10000, _RANK.get(tag, _REST), tag)
+def sort_key(tag: int) -> int:
+    """Sort key of a tag: common ones by rank, then standard by tag, then
+    private (one int: the private bit, the rank, the tag)."""
+    return ((tag & 0x10000) << 24) | (_RANK.get(tag, _REST) << 32) | tag

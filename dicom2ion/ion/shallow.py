@@ -42,18 +42,29 @@ class _Unsupported(Exception):
     """A binary Ion construct this walker does not handle: load in full."""
 
 
-def wanted_names(fields: Iterable) -> set:
-    """dataSet field names for keywords, tags (int, "GGGGEEEE", (g, e))."""
+def wanted_names(fields: Iterable, keywords: Optional[dict] = None) -> set:
+    """dataSet field names for keywords, tags (int, "GGGGEEEE", (g, e));
+    ``keywords``: the document's own names (``options.dataDictionary.keywords``,
+    name -> tag), which win."""
     from ..typed import parse_tag
+    keywords = keywords or {}
+    own = {tag: name for name, tag in keywords.items()}
     names = set()
     for field in fields:
         tag = parse_tag(field)
         if tag is None and isinstance(field, str):
-            tag = tag_for_keyword(field)
+            tag = keywords.get(field)
+            if tag is None:
+                tag = tag_for_keyword(field)
         if tag is None:
             raise ValueError(f"unknown attribute {field!r} (use a keyword or a tag)")
-        names.add(keyword_for(tag) or "%08X" % tag)
+        names.add(own.get(tag) or keyword_for(tag) or "%08X" % tag)
     return names
+
+
+def _document_keywords(doc) -> dict:
+    from .source import document_keywords
+    return document_keywords(doc)
 
 
 class _Window:
@@ -206,8 +217,10 @@ def _ordered_by_dicom2ion(file_info) -> bool:
     return hasattr(converter, "get") and converter.get("name") == "dicom2ion"
 
 
-def _sort_key_of(name: str):
-    tag = tag_for_keyword(name)
+def _sort_key_of(name: str, keywords: Optional[dict] = None):
+    tag = keywords.get(name) if keywords else None
+    if tag is None:
+        tag = tag_for_keyword(name)
     if tag is None:
         tag = int(name, 16)
     return sort_key(tag)
@@ -218,25 +231,26 @@ def load_fields(source, fields: Iterable) -> dict:
 
     ``source`` is a path, bytes or a seekable binary file object.
     """
-    names = wanted_names(fields)
+    fields = list(fields)     # (names are resolved once the document's options are read)
     if isinstance(source, (bytes, bytearray, memoryview)):
-        return _load_fields(io.BytesIO(bytes(source)), names, "")
+        return _load_fields(io.BytesIO(bytes(source)), fields, "")
     if isinstance(source, (str, os.PathLike)):
         with open(source, "rb") as fp:
-            return _load_fields(fp, names, str(source))
-    return _load_fields(source, names, getattr(source, "name", "") or "")
+            return _load_fields(fp, fields, str(source))
+    return _load_fields(source, fields, getattr(source, "name", "") or "")
 
 
-def _load_fields(fp, names: set, label: str) -> dict:
+def _load_fields(fp, fields: list, label: str) -> dict:
     try:
-        return _walk(fp, names)
+        return _walk(fp, fields)
     except _Unsupported:
         pass
     except IonDocumentError as exc:
         raise IonDocumentError(f"not a readable Ion document: {exc}", source=label) from None
     fp.seek(0)
     from .codec import loads
-    return filter_document(loads(fp.read(), source=label), names)
+    document = loads(fp.read(), source=label)
+    return filter_document(document, wanted_names(fields, _document_keywords(document)))
 
 
 def filter_document(document, names: set) -> dict:
@@ -253,7 +267,7 @@ def filter_document(document, names: set) -> dict:
     return out
 
 
-def _walk(fp, names: set) -> dict:
+def _walk(fp, fields: list) -> dict:
     walker = _Walker(fp)
     start, end = walker.document()
     doc: dict = {}
@@ -269,34 +283,37 @@ def _walk(fp, names: set) -> dict:
             doc[key] = value
         top_names, top_spans = [], []
         doc["dataSet"] = kept
-        _data_set(walker, vstart, vend, names, kept,
-                  _ordered_by_dicom2ion(doc.get("fileInfo")))
+        keywords = _document_keywords(doc)      # options come before dataSet
+        _data_set(walker, vstart, vend, wanted_names(fields, keywords), kept,
+                  _ordered_by_dicom2ion(doc.get("fileInfo")), keywords)
     for key, value in zip(top_names, walker.decode(top_spans)):
         doc[key] = value
     if "dataSet" not in doc:
+        wanted_names(fields, _document_keywords(doc))      # unknown fields are still errors
         doc["dataSet"] = kept
     return doc
 
 
 def _data_set(walker: _Walker, vstart: int, vend: int, names: set, kept: IonPyDict,
-              ordered: bool) -> None:
+              ordered: bool, keywords: Optional[dict] = None) -> None:
     t, body, end = _value_span(walker.window, vstart)
     if t != 0xD:
         raise _Unsupported("dataSet is not a plain struct")
-    last = max((_sort_key_of(n) for n in names), default=None) if ordered else None
+    last = (max((_sort_key_of(n, keywords) for n in names), default=None)
+            if ordered else None)
     found, spans = [], []
     for name, fstart, fend, _ in walker.fields(body, end):
         if name in names:
             found.append(name)
             spans.append((fstart, fend))
-        elif last is not None and _sort_key_of_safe(name) > last:
+        elif last is not None and _sort_key_of_safe(name, keywords) > last:
             break     # dicom2ion's field order: no wanted field can follow
     for name, value in zip(found, walker.decode(spans)):
         kept.add_item(name, value)
 
 
-def _sort_key_of_safe(name: str) -> Optional[tuple]:
+def _sort_key_of_safe(name: str, keywords: Optional[dict] = None) -> Optional[tuple]:
     try:
-        return _sort_key_of(name)
+        return _sort_key_of(name, keywords)
     except ValueError:
         return (-1,)      # not a tag name: never a reason to stop

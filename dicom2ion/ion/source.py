@@ -8,10 +8,11 @@ padding, strings re-encoded in the declared character set).
 
 from __future__ import annotations
 
+import operator
 import struct
 from typing import Callable, Dict, Iterable, Iterator, Optional
 
-from amazon.ion.simple_types import IonPyNull
+from amazon.ion.simple_types import IonPyBytes, IonPyFloat, IonPyInt, IonPyNull, IonPyText
 
 from .. import charset
 from .._version import __version__
@@ -39,8 +40,32 @@ _BOT = struct.Struct("<L")
 Resolver = Callable[[int, int, str, str], Iterable[bytes]]
 
 
-def field_tag(name: str) -> Optional[int]:
-    """Tag of a dataSet field name (keyword or 8 hex digits), or None."""
+def document_keywords(document) -> Dict[str, int]:
+    """The field names a document defines itself (``options.dataDictionary.
+    keywords``: names from a dictionary given at conversion that the
+    built-in dictionary does not resolve to the same tag) -> tag."""
+    options = document.get("options") if hasattr(document, "get") else None
+    dictionary = options.get("dataDictionary") if hasattr(options, "get") else None
+    keywords = dictionary.get("keywords") if hasattr(dictionary, "get") else None
+    if not hasattr(keywords, "get"):
+        return {}
+    out = {}
+    for name, hex_tag in _items(keywords):
+        try:
+            out[str(name)] = int(str(hex_tag), 16)
+        except ValueError:
+            raise IonDocumentError(f"not a tag of 8 hex digits: {hex_tag!r}",
+                                   f"options.dataDictionary.keywords.{name}") from None
+    return out
+
+
+def field_tag(name: str, keywords: Optional[Dict[str, int]] = None) -> Optional[int]:
+    """Tag of a dataSet field name (keyword or 8 hex digits), or None;
+    ``keywords``: the document's own names (``document_keywords``)."""
+    if keywords:
+        tag = keywords.get(name)
+        if tag is not None:
+            return tag
     tag = tag_for_keyword(name)
     if tag is not None:
         return tag
@@ -52,9 +77,9 @@ def field_tag(name: str) -> Optional[int]:
     return None
 
 
-def tag_of(name: str, path: str) -> int:
+def tag_of(name: str, path: str, keywords: Optional[Dict[str, int]] = None) -> int:
     """Tag of a dataSet field name (keyword or 8 hex digits)."""
-    tag = field_tag(name)
+    tag = field_tag(name, keywords)
     if tag is not None:
         return tag
     raise IonDocumentError(f"unknown keyword {name!r} (use a standard keyword or 8 hex digits)",
@@ -73,8 +98,20 @@ def _is_null(value) -> bool:
     return value is None or isinstance(value, IonPyNull)
 
 
+# value types whose bytes come from values.encode alone (no sequence, no struct)
+_PRIMITIVE = frozenset((str, int, float, bytes, type(None), IonPyText, IonPyInt, IonPyFloat,
+                        IonPyBytes, IonPyNull))
+_first = operator.itemgetter(0)
+_new = tuple.__new__      # Element(...) without the NamedTuple's Python-level __new__
+
+
+_BARE = frozenset((str, int, float, bytes, type(None)))   # already plain
+
+
 def _plain(value):
     """Strip amazon.ion wrapper types down to Python values."""
+    if type(value) in _BARE:
+        return value
     if _is_null(value):
         return None
     if isinstance(value, (bytes, bytearray)):
@@ -135,6 +172,7 @@ class IonSource:
         self.resolve = resolve
         self.canonical = canonical
         self.target_syntax = transfer_syntax
+        self.keywords = document_keywords(document)
         wire = document.get("wire")
         self.wire = wire if wire is not None and not _is_null(wire) else {}
         # canonical mode ignores the wire facts, except to write the original
@@ -344,7 +382,7 @@ class IonSource:
         for name, value in _items(struct_value):
             name = str(name)
             fpath = f"{path}.{name}"
-            tag = tag_of(name, fpath)
+            tag = tag_of(name, fpath, self.keywords)
             vr = _annotation(value)
             if vr is None:
                 vr = dictionary_vr(tag)
@@ -371,18 +409,41 @@ class IonSource:
         if order is not None:
             fields = self._ordered(fields, order, path)
         else:
-            fields = sorted(fields, key=lambda f: f[0])
+            fields = sorted(fields, key=_first)
         counts: Dict[int, int] = {}
+        elements = self.elements
+        encode = values.encode
         raw = self._raw_records(prefix[:-1], meta) if self.unparsed else None
         for number, (tag, vr, value, fpath) in enumerate(fields, first):
             if raw:
                 yield from self._raw(raw, number)
-            key = prefix + "%08X" % tag
             seen = counts[tag] = counts.get(tag, 0) + 1
-            if seen > 1:            # a repeated tag: its wire path says which one
-                key = f"{key}#{seen}"
-            facts = self.elements.get(key)
-            yield from self._element(tag, vr, value, key, facts, charsets.for_tag(tag),
+            primitive = type(value) in _PRIMITIVE
+            if elements or not primitive:
+                key = prefix + "%08X" % tag
+                if seen > 1:            # a repeated tag: its wire path says which one
+                    key = f"{key}#{seen}"
+                facts = elements.get(key)
+            else:
+                key = facts = None      # (no wire facts in this document: no path needed)
+            in_force = charsets.for_tag(tag)
+            if facts is None and primitive:
+                # the common case, without a generator per element: a value
+                # with no wire facts is its canonical bytes
+                try:
+                    data = encode(vr, _plain(value), little, in_force)
+                except (TypeError, ValueError):
+                    pass            # _element names the problem (or finds raw bytes)
+                else:
+                    yield _new(Element, (tag, vr, len(data), 0, data, None, 0))
+                    if tag == SPECIFIC_CHARACTER_SET:
+                        text = _plain(value)
+                        charsets.current = charset.parse_charsets(
+                            text if isinstance(text, str) else None)
+                    continue
+            if key is None:
+                key = prefix + "%08X" % tag + (f"#{seen}" if seen > 1 else "")
+            yield from self._element(tag, vr, value, key, facts, in_force,
                                      explicit, little, fpath)
             if tag == SPECIFIC_CHARACTER_SET:
                 text = _plain(value)

@@ -42,23 +42,36 @@ def pad_byte(vr: str) -> bytes:
     return b"\x00" if vr == "UI" else b" "
 
 
+def _text_value(vr: str, data: bytes, charsets: tuple) -> Tuple[object, Optional[dict]]:
+    """(text, wire facts) of a text VR's bytes: the general rule."""
+    text = _decode_text(data, vr, charsets).rstrip(" \x00")
+    try:
+        core = _encode_text(text, vr, charsets)
+    except ValueError:
+        return text, {"raw": data}
+    canonical = core + pad_byte(vr) if len(core) % 2 else core
+    if canonical == data:
+        return text, None
+    if data.startswith(core) and not data[len(core):].strip(_PAD_CHARS):
+        # a value of padding only is empty: null, with its padding recorded
+        return (text or None), {"pad": data[len(core):].decode("ascii")}
+    return text, {"raw": data}
+
+
 def decode(vr: str, data: bytes, little: bool, charsets: tuple) -> Tuple[object, Optional[dict]]:
     """(Ion value, wire facts or None) for the value bytes of a primitive element."""
     if not data:
         return None, None
     if vr in TEXT_VRS:
-        text = _decode_text(data, vr, charsets).rstrip(" \x00")
-        try:
-            core = _encode_text(text, vr, charsets)
-        except ValueError:
-            return text, {"raw": data}
-        canonical = core + pad_byte(vr) if len(core) % 2 else core
-        if canonical == data:
-            return text, None
-        if data.startswith(core) and not data[len(core):].strip(_PAD_CHARS):
-            # a value of padding only is empty: null, with its padding recorded
-            return (text or None), {"pad": data[len(core):].decode("ascii")}
-        return text, {"raw": data}
+        if data.isascii() and (27 not in data or vr not in CHARSET_VRS):
+            # ASCII without escapes decodes and re-encodes as itself in every
+            # character set: canonical when unpadded and even, or padded once
+            stripped = data.rstrip(_PAD_CHARS)
+            n = len(stripped)
+            if (n == len(data) and not n % 2) or (
+                    n + 1 == len(data) and n % 2 and data[-1] == (0 if vr == "UI" else 32)):
+                return stripped.decode("ascii"), None
+        return _text_value(vr, data, charsets)
     fmt = _LE.get(vr)
     if fmt is not None:
         if len(data) == fmt.size:

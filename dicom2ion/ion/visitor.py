@@ -9,6 +9,7 @@ See SCHEMA.md.
 from __future__ import annotations
 
 import hashlib
+import operator
 import struct
 from typing import Callable, Dict, List, Optional
 
@@ -18,7 +19,7 @@ from amazon.ion.simple_types import (
 )
 
 from .. import charset
-from ..dictionary import keyword_for, lookup
+from ..dictionary import BUILTIN, Dictionary, keyword_for, lookup
 from ..events import (
     UNDEFINED, DataSetStart, DeflateInfo, Element, End, FileMetaStart,
     Fragment, FragmentsEnd, FragmentsStart, ItemEnd, ItemStart, Preamble,
@@ -27,14 +28,18 @@ from ..events import (
 from ..errors import format_tag
 from ..p10.syntax import Encoding, encoding_for
 from ..p10.wire import (
-    ITEM, SEQUENCE_END, SPECIFIC_CHARACTER_SET, CharsetScope, Context, header_size, item_header,
+    ITEM, SEQUENCE_END, SPECIFIC_CHARACTER_SET, CharsetScope, Context, ImplicitVRs, creator_tag,
+    header_size, item_header,
 )
 from . import values
-from .null import null
+from .values import decode as _decode
+from .frame_map import HEAD, extended_offsets, frame_map
 from .inline import InlineLimits
+from .null import null
 from .order import sort_key
 
 NUMBER_OF_FRAMES = 0x00280008
+EXTENDED_OFFSET_TABLE = 0x7FE00001
 _BOT = struct.Struct("<L")
 
 # tag -> the single VR the dictionary gives, or None (multi-VR, no VR, unknown)
@@ -59,9 +64,81 @@ def field_name(tag: int) -> str:
     return keyword_for(tag) or "%08X" % tag
 
 
+class DictionaryRules:
+    """What a dictionary given at run time changes in the document, judged
+    against the built-in dictionary (which is all a reader of the Ion may
+    have): field names it knows that the built-in does not resolve to the
+    same tag (kept in ``options.dataDictionary.keywords``), and in implicit
+    VR the VRs it gives (``p10.wire.ImplicitVRs``): values then decoded with
+    that VR and annotated with it."""
+
+    def __init__(self, dictionary: Dictionary):
+        builtin_tag = BUILTIN.tag_for_keyword
+        self.names = {tag: kw for tag, kw in dictionary.keywords().items()
+                      if builtin_tag(kw) != tag}
+        # a built-in keyword that the dictionary gives another tag must not name
+        # this one too: it takes the dictionary's own keyword, else 8 hex digits
+        for tag, kw in BUILTIN.keywords().items():
+            if dictionary.tag_for_keyword(kw) != tag and tag not in self.names:
+                self.names[tag] = dictionary.keyword_for(tag) or "%08X" % tag
+        self.implicit = ImplicitVRs.of(dictionary)
+        self.standard = self.implicit.standard
+        self.private = self.implicit.private
+
+    @classmethod
+    def of(cls, dictionary: Dictionary) -> "DictionaryRules":
+        rules = dictionary.cache.get("visitor")
+        if rules is None:
+            rules = dictionary.cache["visitor"] = cls(dictionary)
+        return rules
+
+    def private_vr(self, creators: Optional[dict], tag: int) -> Optional[str]:
+        """The VR of an implicit-VR private element under its creator."""
+        if not creators:
+            return None
+        return self.implicit.private_vr(creators.get(creator_tag(tag)), tag)
+
+
+# tag -> (sort key, field name, the VR that needs no annotation or None):
+# worked out once per tag, so an element costs one look-up
+_TAG_INFO: Dict[int, tuple] = {}
+_TAG_INFO_LIMIT = 1 << 16       # private tags are many across files: bounded
+
+
+def tag_info(tag: int) -> tuple:
+    """(sort key, field name, the VR that goes unannotated) of a tag; a
+    private tag's VR is always annotated (None)."""
+    info = _TAG_INFO.get(tag)
+    if info is None:
+        info = (sort_key(tag), field_name(tag),
+                None if tag & 0x10000 else dictionary_vr(tag))
+        if len(_TAG_INFO) >= _TAG_INFO_LIMIT:
+            _TAG_INFO.clear()
+        _TAG_INFO[tag] = info
+    return info
+
+
+def _annotated(cls, ion_type):
+    def make(value, ann):
+        out = cls(value)
+        out.ion_type = ion_type
+        out.ion_annotations = ann
+        return out
+    return make
+
+
+# the common types, one look-up each (the same values from_value makes)
+_ANNOTATE = {str: _annotated(IonPyText, IonType.STRING), int: _annotated(IonPyInt, IonType.INT),
+             float: _annotated(IonPyFloat, IonType.FLOAT),
+             bytes: _annotated(IonPyBytes, IonType.BLOB)}
+
+
 def annotate(value, vr: str):
     """An Ion value carrying its VR as annotation."""
     ann = (vr,)
+    fast = _ANNOTATE.get(type(value))
+    if fast is not None:
+        return fast(value, ann)
     if value is None:
         return null(ann)
     if isinstance(value, str):
@@ -85,7 +162,7 @@ class _DataSet:
     """Elements of the top-level data set or of one item."""
 
     __slots__ = ("fields", "prefix", "charsets", "explicit", "little", "tags", "in_order",
-                 "frames", "seen", "tag_set", "floor")
+                 "frames", "seen", "tag_set", "floor", "creators", "extended")
 
     def __init__(self, prefix: str, charsets: CharsetScope, explicit: bool, little: bool):
         self.fields: list = []        # (sort key, name, value)
@@ -95,10 +172,12 @@ class _DataSet:
         self.little = little
         self.tags: List[int] = []
         self.in_order = True
-        self.frames: Optional[int] = None
+        self.frames: Optional[int] = None   # NumberOfFrames (None: absent or not a number)
         self.seen: Optional[dict] = None     # tag -> count, for repeated tags
         self.tag_set: Optional[set] = None   # built once the order breaks
         self.floor = 0                       # where the current section (meta, body) starts
+        self.creators: Optional[dict] = None  # private creator tag -> creator (with a dictionary)
+        self.extended: Optional[list] = None  # Extended Offset Table offsets, for the frame map
 
     def key(self, tag: int) -> str:
         """Wire path of the latest element with this tag (repeats get #n)."""
@@ -146,7 +225,7 @@ class _Sequence:
 
 class _Fragments:
     __slots__ = ("tag", "vr", "key", "offset", "data_offset", "parent", "hash", "bot",
-                 "fragments", "first", "current", "annotated", "length")
+                 "fragments", "first", "current", "annotated", "length", "heads")
 
     def __init__(self, tag, vr, key, offset, data_offset, parent, annotated):
         self.tag = tag
@@ -162,6 +241,7 @@ class _Fragments:
         self.first = None       # offset of the first fragment item (after the BOT)
         self.current = None     # [fragment dict, hasher] while chunks arrive
         self.length = 0
+        self.heads: list = []   # each fragment's first bytes (codec start markers)
 
 
 class BulkSink:
@@ -185,10 +265,17 @@ class IonVisitor:
     after the ``End`` event."""
 
     def __init__(self, *, limits: InlineLimits = InlineLimits(),
-                 bulk_sink: Optional[BulkSink] = None):
+                 bulk_sink: Optional[BulkSink] = None, dictionary: Optional[Dictionary] = None):
         self.limits = limits
+        self.dictionary = dictionary or BUILTIN
+        # a dictionary given at run time: its names and implicit-VR rules
+        self._rules = None if self.dictionary.builtin else DictionaryRules.of(self.dictionary)
+        self.keywords: Dict[str, str] = {}   # names the built-in dictionary does not resolve
         self.bulk_sink = bulk_sink
         self._inline_fragments = limits.everything
+        # the inline limit of a standard and of a private tag (None: everything inline)
+        self._standard_limit = limits.limit_for(0)
+        self._private_limit = limits.limit_for(0x10000)
         self.data_set: Optional[dict] = None
         self.wire: dict = {}
         self.transfer_syntax: Optional[str] = None
@@ -218,6 +305,18 @@ class IonVisitor:
     def visit(self, event) -> None:
         self._dispatch[type(event)](event)
 
+    def visit_all(self, events) -> None:
+        """``visit`` each event in turn (one look-up per event)."""
+        dispatch = self._dispatch
+        element = self._element
+        for event in events:
+            if type(event) is Element:
+                element(event)
+            else:
+                dispatch[type(event)](event)
+                if type(event) is Damage:       # (a cut value may follow: see _damage)
+                    element = dispatch[Element]
+
     # -- facts ----------------------------------------------------------------
     def _fact(self, key: str, name: str, value) -> None:
         self._elements.setdefault(key, {})[name] = value
@@ -230,11 +329,23 @@ class IonVisitor:
             self._fact(key, "reserved", event.reserved)
 
     def _add(self, ds: _DataSet, tag: int, vr: str, value, annotated: Optional[bool] = None) -> None:
+        key, name, plain_vr = tag_info(tag)
         if annotated is None:
-            annotated = bool(tag & 0x10000) or vr != dictionary_vr(tag)
+            annotated = vr != plain_vr
         if annotated:
             value = annotate(value, vr)
-        ds.fields.append((sort_key(tag), field_name(tag), value))
+        if self._rules is not None and tag in self._rules.names:
+            name = self._own_name(tag)
+        ds.fields.append((key, name, value))
+
+    def _own_name(self, tag: int) -> str:
+        """The given dictionary's keyword for a tag the built-in one names
+        otherwise (or not at all), recorded for ``options.dataDictionary``."""
+        name = self._rules.names[tag]
+        hex_tag = "%08X" % tag
+        if name != hex_tag:
+            self.keywords[name] = hex_tag
+        return name
 
     # -- top level --------------------------------------------------------------
     def _preamble(self, event: Preamble) -> None:
@@ -269,38 +380,67 @@ class IonVisitor:
     # -- primitive values ---------------------------------------------------------
     def _element(self, event: Element) -> None:
         ds = self._stack[-1]
-        tag = event.tag
-        ds.note(tag)
-        vr = event.vr
-        if event.raw_vr is not None or event.reserved:
+        tag, vr, length, offset, data, raw_vr, reserved = event
+        rules = self._rules
+        if rules is not None and not ds.explicit:
+            # implicit VR: the given dictionary may know the VR the reader did not
+            if tag & 0x10000:
+                vr = (rules.private_vr(ds.creators, tag) or vr) if vr == "UN" else vr
+            else:
+                vr = rules.standard.get(tag, vr)
+        if tag == EXTENDED_OFFSET_TABLE and data is not None and ds.little:
+            ds.extended = extended_offsets(data)
+        tags = ds.tags
+        if ds.tag_set is None and tags and tag > tags[-1] and len(tags) > ds.floor:
+            tags.append(tag)                # in order: the common case of note()
+        else:
+            ds.note(tag)
+        if raw_vr is not None or reserved:
             self._header_facts(ds.key(tag), event)
-        data = event.value
+        limit = self._private_limit if tag & 0x10000 else self._standard_limit
         if data is None:
-            self._pending = [ds, tag, vr, event.offset + header_size(ds.explicit, vr, event.raw_vr),
-                             event.length, hashlib.sha256(), [] if self.limits.limit_for(tag) is None else None,
+            self._pending = [ds, tag, vr, offset + header_size(ds.explicit, vr, raw_vr),
+                             length, hashlib.sha256(), bytearray() if limit is None else None,
                              self.bulk_sink.begin() if self.bulk_sink else None, 0]
             return
-        limit = self.limits.limit_for(tag)
         if limit is not None and len(data) > limit:
             sha = hashlib.sha256(data).hexdigest()
             if self.bulk_sink is not None:
                 self.bulk_sink.store(sha, data)
-            offset = event.offset + header_size(ds.explicit, vr, event.raw_vr)
-            self._add(ds, tag, vr, {"dataOffset": offset, "length": len(data), "sha256": sha})
+            self._add(ds, tag, vr, {"dataOffset": offset + header_size(ds.explicit, vr, raw_vr),
+                                    "length": len(data), "sha256": sha})
             return
-        value, facts = values.decode(vr, data, ds.little, ds.charsets.for_tag(tag))
+        value, facts = _decode(vr, data, ds.little, ds.charsets.for_tag(tag))
         if facts:
             key = ds.key(tag)
             for name, fact in facts.items():
                 self._fact(key, name, fact)
+        if tag == SPECIFIC_CHARACTER_SET or tag == NUMBER_OF_FRAMES:
+            self._special(ds, tag, value)
+        info = _TAG_INFO.get(tag) or tag_info(tag)
+        if vr != info[2]:
+            value = annotate(value, vr)
+        if rules is not None:
+            if tag in rules.names:
+                ds.fields.append((info[0], self._own_name(tag), value))
+                return
+            if rules.private and tag & 0x10000 and isinstance(value, str) \
+                    and 0x10 <= tag & 0xFFFF <= 0xFF:
+                if ds.creators is None:
+                    ds.creators = {}
+                ds.creators[tag] = value
+        ds.fields.append((info[0], info[1], value))
+
+    @staticmethod
+    def _special(ds: _DataSet, tag: int, value) -> None:
+        """Values that the rest of the data set depends on."""
         if tag == SPECIFIC_CHARACTER_SET:
             ds.charsets.current = charset.parse_charsets(value if isinstance(value, str) else None)
-        elif tag == NUMBER_OF_FRAMES and isinstance(value, str):
+        elif isinstance(value, str):
             try:
                 ds.frames = int(value)
             except ValueError:
                 pass
-        self._add(ds, tag, vr, value)
 
     def _chunk(self, event: ValueChunk) -> None:
         pending = self._pending
@@ -341,7 +481,7 @@ class IonVisitor:
         got = pending[8] = got + len(event.data)
         hasher.update(event.data)
         if chunks is not None:
-            chunks.append(event.data)
+            chunks += event.data        # (grows in place: no list of pieces to join)
         if handle is not None:
             self.bulk_sink.write(handle, event.data)
         if not event.last:
@@ -353,8 +493,10 @@ class IonVisitor:
         if got != length:                   # cut by the end of the input
             self._fact(ds.key(tag), "length", length)
         if chunks is not None:
-            value, facts = values.decode(vr, b"".join(chunks), ds.little,
-                                         ds.charsets.for_tag(tag))
+            data = bytes(chunks)
+            chunks.clear()              # one copy of the value at a time, at most two
+            value, facts = values.decode(vr, data, ds.little, ds.charsets.for_tag(tag))
+            del data
             if facts:
                 for name, fact in facts.items():
                     self._fact(ds.key(tag), name, fact)
@@ -446,6 +588,7 @@ class IonVisitor:
             frag.first = event.offset
         record = {"offset": event.offset - frag.first, "position": event.offset + 8,
                   "length": event.length}
+        frag.heads.append(event.value[:HEAD] if event.value is not None else None)
         if event.value is not None:
             if len(event.value) != event.length:     # cut by the end of the input
                 record["dataLength"] = len(event.value)
@@ -483,6 +626,8 @@ class IonVisitor:
             return
         record, hasher, handle, pieces, got = current
         got = current[4] = got + len(event.data)
+        if frag.heads[-1] is None:
+            frag.heads[-1] = event.data[:HEAD]
         hasher.update(event.data)
         if handle is not None:
             self.bulk_sink.write(handle, event.data)
@@ -533,8 +678,10 @@ class IonVisitor:
             "basicOffsetTable": table,
             "fragments": frag.fragments,
         }
-        frames = _frames(table if isinstance(table, list) else None, frag.fragments,
-                         frag.parent.frames)
+        frames = frame_map(table if isinstance(table, list) else None,
+                           [f["offset"] for f in frag.fragments],
+                           1 if frag.parent.frames is None else frag.parent.frames,
+                           extended=frag.parent.extended, heads=frag.heads)
         if frames is not None:
             value["frames"] = frames
         self._add(frag.parent, frag.tag, frag.vr, value, annotated=frag.annotated)
@@ -647,7 +794,7 @@ class IonVisitor:
     @staticmethod
     def _struct(ds: _DataSet):
         fields = ds.fields
-        fields.sort(key=lambda f: f[0])
+        fields.sort(key=_first)
         if ds.seen:
             out = IonPyDict()
             for _, name, value in fields:
@@ -656,30 +803,10 @@ class IonVisitor:
         return {name: value for _, name, value in fields}
 
 
+_first = operator.itemgetter(0)
+
+
 def _majority(records: list) -> bool:
     """True when most sequences (or items) had undefined length."""
     undefined = sum(1 for _, u in records if u)
     return undefined * 2 > len(records)
-
-
-def _frames(table: Optional[list], fragments: list, number_of_frames: Optional[int]):
-    """Which fragments make each frame: [[first fragment index, count], ...]."""
-    count = len(fragments)
-    if not count:
-        return None
-    if table:
-        starts = {f["offset"]: i for i, f in enumerate(fragments)}
-        firsts = []
-        for offset in table:
-            if offset not in starts:
-                return None
-            firsts.append(starts[offset])
-        if firsts != sorted(firsts) or firsts[0] != 0:
-            return None
-        bounds = firsts + [count]
-        return [[bounds[i], bounds[i + 1] - bounds[i]] for i in range(len(firsts))]
-    if number_of_frames == 1 or (number_of_frames is None and count == 1):
-        return [[0, count]]
-    if number_of_frames == count:
-        return [[i, 1] for i in range(count)]
-    return None

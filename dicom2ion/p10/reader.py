@@ -56,6 +56,7 @@ _LE_H = struct.Struct("<H")
 _BE_H = struct.Struct(">H")
 _LE_HL = struct.Struct("<HL")
 _BE_HL = struct.Struct(">HL")
+_new = tuple.__new__      # Element(...) without the NamedTuple's Python-level __new__
 
 # Frame kinds on the nesting stack.
 _DATASET, _ITEM, _SEQUENCE, _FRAGMENTS = range(4)
@@ -185,7 +186,8 @@ class P10Reader:
         self._queued_len = 0
         pos = self._pos
         if pos:
-            self._buf = self._buf[pos:] + data
+            # (one copy of what is left and the new bytes, not a slice and then a sum)
+            self._buf = b"".join((memoryview(self._buf)[pos:], data))
             self._base += pos
             self._pos = 0
         elif self._buf:
@@ -424,11 +426,12 @@ class P10Reader:
                              or self._queued_len >= 1 << 16):
             self._join_queued()
         step = self._step
+        body = self._body
         while True:
             if self._pending:
                 yield self._pending.pop(0)
                 continue
-            event = step()
+            event = body() if self._phase == _BODY else step()   # (_BODY: _step's first case)
             if event is None:
                 if self._inflater is not None and self._pump():
                     continue
@@ -613,6 +616,14 @@ class P10Reader:
             self._last_tag = tag
         if length == UNDEFINED:
             return self._open_undefined(frame, tag, vr, absolute, header, raw_vr, reserved)
+        start = p + header
+        if header + length <= avail and length <= self.chunk_threshold and vr != "SQ" \
+                and (frame.explicit or vr != "UN") \
+                and (frame.end is None or absolute + header + length <= frame.end):
+            # the common case of _defined: a short value that is all in the buffer
+            self._pos = start + length
+            return _new(Element, (tag, vr, length, absolute, buf[start:start + length],
+                                  raw_vr, reserved))
         return self._defined(frame, tag, vr, length, header, raw_vr, reserved, absolute)
 
     def _defined_end(self, frame: _Frame, absolute: int):

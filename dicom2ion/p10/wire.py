@@ -18,7 +18,7 @@ from .vr import CHARSET_VRS, LONG_VRS, VR_FROM_BYTES
 __all__ = [
     "ITEM", "ITEM_END", "SEQUENCE_END", "ITEM_GROUP", "META_GROUP", "SPECIFIC_CHARACTER_SET",
     "TRANSFER_SYNTAX", "PIXEL_DATA", "CHARSET_VRS", "Context", "IMPLICIT_LITTLE",
-    "header_size", "item_header", "implicit_vr", "read_vr", "undefined_length_opens",
+    "header_size", "item_header", "implicit_vr", "implicit_vr_of", "ImplicitVRs", "creator_tag", "read_vr", "undefined_length_opens",
     "implicit_value_is_sequence", "charsets_for", "CharsetScope", "is_upper_vr",
 ]
 
@@ -104,10 +104,59 @@ def implicit_vr(tag: int) -> str:
     cached = _OB_OR_OW.get(tag)
     if cached is None:
         entry = lookup(tag)
-        cached = "OW" if entry is not None and "OW" in entry.vrs else "OB"
+        cached = implicit_vr_of(entry.vrs if entry is not None else ("OB",))
         if not tag & 0x10000:
             _OB_OR_OW[tag] = cached
     return cached
+
+
+def implicit_vr_of(vrs: tuple) -> str:
+    """The VR an implicit-VR value gets from a dictionary entry's VRs: the
+    first, OW when "OB or OW" (PS3.5 A.1), UN when there is none."""
+    if not vrs:
+        return "UN"
+    if vrs[0] == "OB" and "OW" in vrs:
+        return "OW"
+    return vrs[0]
+
+
+class ImplicitVRs:
+    """The VRs that a dictionary given at run time (``--dictionary``) gives
+    implicit-VR elements beyond what the reader's built-in dictionary
+    gives: standard tags whose entry it adds or changes (not SQ, and not
+    tags the reader opens as sequences), and private elements its files
+    list under their block's private creator. Built once per dictionary."""
+
+    def __init__(self, dictionary):
+        self.dictionary = dictionary
+        self.standard: dict = {}
+        for tag in dictionary.changed:
+            entry = dictionary.lookup(tag)
+            vr = implicit_vr_of(entry.vrs if entry is not None else ())
+            old = implicit_vr(tag)
+            if vr not in ("UN", "SQ", "") and old != "SQ" and vr != old:
+                self.standard[tag] = vr
+        self.private = dictionary.site_private is not None
+
+    @classmethod
+    def of(cls, dictionary) -> "ImplicitVRs":
+        found = dictionary.cache.get("implicit")
+        if found is None:
+            found = dictionary.cache["implicit"] = cls(dictionary)
+        return found
+
+    def private_vr(self, creator: Optional[str], tag: int) -> Optional[str]:
+        """The VR of private element ``tag`` in the block of ``creator``
+        when the given files list one that holds values; else None."""
+        if creator is None or tag & 0xFFFF < 0x1000:
+            return None
+        vr = implicit_vr_of(self.dictionary.site_private_vrs(creator, tag >> 16, tag & 0xFF))
+        return vr if vr not in ("UN", "SQ", "") else None
+
+
+def creator_tag(tag: int) -> int:
+    """The tag of the Private Creator element that reserves ``tag``'s block."""
+    return (tag & 0xFFFF0000) | ((tag >> 8) & 0xFF)
 
 
 def undefined_length_opens(tag: int, vr: str, raw_vr: Optional[bytes],

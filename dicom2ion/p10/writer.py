@@ -201,8 +201,13 @@ class P10Writer:
 
     def write_all(self, events: Iterable[object]) -> None:
         """Write a whole stream, which must finish with End."""
+        write = self.write
+        element = self._element
         for event in events:
-            self.write(event)
+            if type(event) is Element and self._value is None and not self._cut:
+                element(event)          # (what write() does for it, one call less)
+            else:
+                write(event)
         self.close()
 
     def close(self) -> None:
@@ -346,7 +351,7 @@ class P10Writer:
                 self._syntax_parts = []
             else:
                 self._syntax = event.value
-        self._value_or_chunks(event, event.value, length, format_tag(tag), check)
+        self._value_or_chunks(event, event.value, length, tag, check)
 
     def _not_items(self, event, head: bytes, complete: bool) -> bool:
         """An implicit VR value of an unknown tag must not start with an item tag."""
@@ -357,8 +362,10 @@ class P10Writer:
                                       "with an item tag reads as a sequence")
         return True
 
-    def _value_or_chunks(self, event, value: Optional[bytes], length: int, owner: str,
-                         check=None) -> None:
+    def _value_or_chunks(self, event, value: Optional[bytes], length: int, tag: int,
+                         check=None, prefix: str = "") -> None:
+        """A whole value, checked and written, or the start of one in chunks
+        (``prefix`` + the tag name what it belongs to, in messages)."""
         if value is not None:
             if len(value) > length:
                 raise self._refuse(event, f"length {length} disagrees with its value of "
@@ -371,7 +378,7 @@ class P10Writer:
             return
         if length == 0:
             raise self._refuse(event, "an empty value is given as b'', not in chunks")
-        self._value = _Value(owner, length, check)
+        self._value = _Value(prefix + format_tag(tag), length, check)
 
     def _chunk(self, event: ValueChunk) -> None:
         value = self._value
@@ -534,8 +541,7 @@ class P10Writer:
         if length < 0 or length >= UNDEFINED:
             raise self._refuse(event, "a fragment needs a defined length")
         self._write(item_header(ITEM, length, level.ctx.little))
-        self._value_or_chunks(event, event.value, length,
-                              f"a fragment of {format_tag(level.tag)}")
+        self._value_or_chunks(event, event.value, length, level.tag, prefix="a fragment of ")
 
     def _fragments_end(self, event: FragmentsEnd) -> None:
         level = self._levels[-1]

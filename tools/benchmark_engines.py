@@ -1,0 +1,162 @@
+#!/usr/bin/env python3
+"""The same files through ``--jobs 1``, ``--jobs 2`` and ``--engine dask``
+(a LocalCluster of 2 workers) on this machine: does the Dask engine keep up
+with the process pool, and do both scale to 2 cores?
+
+    python tools/benchmark_engines.py                      # 48 files of 8 MiB, best of 3
+    python tools/benchmark_engines.py --files 200 --size 2M --repeat 5 --json out.json
+    python tools/benchmark_engines.py --input /archive/sample   # your own files
+
+Each run is the real command (``python -m dicom2ion convert IN -o OUT
+--overwrite -q``) in a child process, so a run's wall time includes
+everything a user waits for: interpreter start, planning, starting and
+stopping the workers (for Dask: the scheduler and worker processes of the
+LocalCluster), the work and the manifest. Also reported is the run's own
+time from its summary line (``... in S s``: the batch alone, executor
+already up), which separates the engines' fixed start-up cost from their
+throughput. Runs alternate engine by engine, round by round; the best of
+``--repeat`` is kept. Input files are generated (multi-frame 16-bit images,
+as tools/make_big_file.py writes them, each with its own pixel bytes) unless
+``--input`` names a folder.
+
+Goals (issue 14): Dask within 15% of ``--jobs 2``; both at >= 1.8x of
+``--jobs 1``. The verdict lines say whether each was met, on which time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Dict, List
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+
+from make_big_file import parse_size, write_big_file  # noqa: E402
+
+ENGINES = {
+    "jobs1": ["--jobs", "1"],
+    "jobs2": ["--jobs", "2"],
+    "dask2": ["--engine", "dask", "--jobs", "2"],
+}
+_SUMMARY = re.compile(r"files, ([0-9.]+) MB in ([0-9.]+) s")
+
+
+def make_inputs(folder: Path, files: int, size: int) -> int:
+    folder.mkdir(parents=True, exist_ok=True)
+    total = 0
+    for i in range(files):
+        total += write_big_file(str(folder / f"img{i:04d}.dcm"), size, seed=1000 + i)["size"]
+    return total
+
+
+def run_once(engine: str, source: Path, out: Path, extra: List[str]) -> Dict[str, float]:
+    argv = [sys.executable, "-m", "dicom2ion", "convert", str(source), "-o", str(out),
+            "--overwrite", "-q", *ENGINES[engine], *extra]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    done = subprocess.run(argv, capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    if done.returncode not in (0, 1):          # 1: some files failed, which is data
+        raise SystemExit(f"{engine} failed ({done.returncode}): {' '.join(argv)}\n{done.stderr}")
+    match = _SUMMARY.search(done.stderr)
+    if not match:
+        raise SystemExit(f"{engine}: no summary line in\n{done.stderr}")
+    return {"wall": wall, "batch": float(match.group(2)), "mb": float(match.group(1)),
+            "cpu": cpu, "load": os.getloadavg()[0]}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--files", type=int, default=48, help="generated files (default 48)")
+    parser.add_argument("--size", type=parse_size, default=parse_size("8M"),
+                        help="size of each generated file (default 8M)")
+    parser.add_argument("--input", help="convert this folder instead of generated files")
+    parser.add_argument("--repeat", type=int, default=3, help="rounds; the best is kept")
+    parser.add_argument("--bulk-dir", action="store_true",
+                        help="also write every referenced value to a bulk folder")
+    parser.add_argument("--json", help="write the numbers here")
+    parser.add_argument("--keep", action="store_true", help="keep the work folder")
+    args = parser.parse_args(argv)
+
+    work = Path(tempfile.mkdtemp(prefix="dicom2ion-engines-"))
+    try:
+        if args.input:
+            source = Path(args.input).resolve()
+            what = f"the files under {source}"
+        else:
+            source = work / "in"
+            total = make_inputs(source, args.files, args.size)
+            what = f"{args.files} generated files, {total / 1e6:.0f} MB"
+        best: Dict[str, Dict[str, float]] = {}
+        for round_ in range(args.repeat):
+            for engine in ENGINES:
+                out = work / f"out-{engine}"
+                extra = ["--bulk-dir", str(work / f"bulk-{engine}")] if args.bulk_dir else []
+                result = run_once(engine, source, out, extra)
+                print(f"round {round_ + 1} {engine:<6} wall {result['wall']:6.2f} s, "
+                      f"batch {result['batch']:6.2f} s, cpu {result['cpu']:6.2f} s, "
+                      f"load {result['load']:.1f}", file=sys.stderr)
+                kept = best.get(engine)
+                if kept is None or result["wall"] < kept["wall"]:
+                    best[engine] = dict(result, batch_best=min(
+                        result["batch"], kept["batch_best"] if kept else result["batch"]))
+                else:
+                    kept["batch_best"] = min(kept["batch_best"], result["batch"])
+        report = summarize(best, what, args)
+        print(report["text"])
+        if args.json:
+            with open(args.json, "w") as fp:
+                json.dump({k: v for k, v in report.items() if k != "text"}, fp, indent=2)
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+        else:
+            print(f"work folder: {work}", file=sys.stderr)
+    return 0
+
+
+def summarize(best: Dict[str, Dict[str, float]], what: str, args) -> dict:
+    mb = best["jobs1"]["mb"]
+    lines = [f"dicom2ion convert, {what}, best of {args.repeat} "
+             f"(machine: {os.cpu_count()} cores, Python {platform.python_version()})",
+             f"{'engine':<8} {'wall s':>8} {'MB/s':>8} {'batch s':>8} {'MB/s':>8} "
+             f"{'cpu s':>8} {'load':>5}"]
+    for engine, r in best.items():
+        lines.append(f"{engine:<8} {r['wall']:8.2f} {mb / r['wall']:8.1f} "
+                     f"{r['batch_best']:8.2f} {mb / r['batch_best']:8.1f} {r['cpu']:8.2f} "
+                     f"{r['load']:5.1f}")
+    lines.append("(cpu s: user+sys of the command and all its processes; load: the "
+                 "1-minute load average after the run -- above the core count, other work "
+                 "shared the machine and scaling cannot show)")
+    verdicts = {}
+    for kind, key in (("wall", "wall"), ("batch", "batch_best")):
+        j1, j2, d2 = (best[e][key] for e in ("jobs1", "jobs2", "dask2"))
+        verdicts[kind] = {
+            "pool_scaling": j1 / j2, "dask_scaling": j1 / d2, "dask_vs_pool": d2 / j2 - 1,
+        }
+        v = verdicts[kind]
+        lines.append(
+            f"{kind:>5} time: --jobs 2 scales {v['pool_scaling']:.2f}x "
+            f"({'met' if v['pool_scaling'] >= 1.8 else 'MISSED'} >= 1.8x), dask "
+            f"{v['dask_scaling']:.2f}x ({'met' if v['dask_scaling'] >= 1.8 else 'MISSED'}), "
+            f"dask vs --jobs 2 {v['dask_vs_pool'] * 100:+.1f}% "
+            f"({'met' if v['dask_vs_pool'] <= 0.15 else 'MISSED'} <= +15%)")
+    return {"input": what, "repeat": args.repeat, "best": best, "verdicts": verdicts,
+            "cores": os.cpu_count(), "text": "\n".join(lines)}
+
+
+if __name__ == "__main__":
+    sys.exit(main())
