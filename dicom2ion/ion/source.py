@@ -244,12 +244,19 @@ class IonSource:
         plain = _plain(value)
         if plain is None:
             return ""
-        if isinstance(plain, str):
-            return plain.rstrip("\0 ")
         if hasattr(plain, "get") and "sha256" in plain:    # (a long, damaged value)
             data = b"".join(c.data for c in self._chunks(plain, path, None))
             return data.decode("ascii", "replace").rstrip("\0 ")
-        return None
+        if isinstance(plain, str) and plain.isascii() and not self.elements.get("00020010"):
+            return plain.rstrip("\0 ")
+        # the bytes the writer will write (raw facts, an annotated blob): decoded as the
+        # reader decodes them
+        try:
+            data = self._primitive_bytes(TRANSFER_SYNTAX, _annotation(value) or "UI", value,
+                                         self.elements.get("00020010") or {}, True, (), path)
+        except IonDocumentError:
+            return plain.rstrip("\0 ") if isinstance(plain, str) else None
+        return data.decode("ascii", "replace").rstrip("\0 ")
 
     def _damage(self):
         """The document's damage records as Damage events (diagnostics)."""
