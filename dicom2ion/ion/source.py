@@ -209,9 +209,12 @@ class IonSource:
         meta = [f for f in fields if f[0] >> 16 == META_GROUP]
         body = [f for f in fields if f[0] >> 16 != META_GROUP]
         declared = None
+        seen = 0
         for tag, _, value, fpath in meta:
-            if tag == TRANSFER_SYNTAX:
-                declared = self._declared_syntax(value, fpath)
+            if tag == TRANSFER_SYNTAX:      # (the last one wins, as in the reader)
+                seen += 1
+                declared = self._declared_syntax(
+                    value, fpath, "00020010" if seen == 1 else f"00020010#{seen}")
         if self.canonical:
             yield Preamble(bytes(128))
             declared, encoding, meta = self._canonical_head(declared, meta, body)
@@ -238,7 +241,7 @@ class IonSource:
                 yield from self._trailing(self.wire.get("afterDeflate"), "wire.afterDeflate")
         yield End(0)
 
-    def _declared_syntax(self, value, path: str) -> Optional[str]:
+    def _declared_syntax(self, value, path: str, key: str = "00020010") -> Optional[str]:
         """The transfer syntax a TransferSyntaxUID value declares (as the
         reader takes it from the bytes: an empty value declares "")."""
         plain = _plain(value)
@@ -247,13 +250,14 @@ class IonSource:
         if hasattr(plain, "get") and "sha256" in plain:    # (a long, damaged value)
             data = b"".join(c.data for c in self._chunks(plain, path, None))
             return data.decode("ascii", "replace").rstrip("\0 ")
-        if isinstance(plain, str) and plain.isascii() and not self.elements.get("00020010"):
+        facts = self.elements.get(key) or {}
+        if isinstance(plain, str) and plain.isascii() and not facts:
             return plain.rstrip("\0 ")
         # the bytes the writer will write (raw facts, an annotated blob): decoded as the
         # reader decodes them
         try:
             data = self._primitive_bytes(TRANSFER_SYNTAX, _annotation(value) or "UI", value,
-                                         self.elements.get("00020010") or {}, True, (), path)
+                                         facts, True, (), path)
         except IonDocumentError:
             return plain.rstrip("\0 ") if isinstance(plain, str) else None
         return data.decode("ascii", "replace").rstrip("\0 ")
