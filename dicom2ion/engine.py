@@ -277,9 +277,9 @@ def describe(doc, row: Row) -> None:
     row["bulk_values"], row["bulk_bytes"] = seen
     damage = _get(doc, "damage")
     if damage:
-        problems = list(damage)
-        row["damage"] = len(problems)
-        first = problems[0]
+        records = list(damage)
+        row["damage"] = len(records)
+        first = records[0]
         where = _get(first, "offset")
         message = _plain_text(_get(first, "message")) or _plain_text(_get(first, "kind")) or ""
         path = _plain_text(_get(first, "path"))
@@ -386,7 +386,12 @@ def _convert(task: Task, row: Row, report) -> None:
     row["output_size"] = counter.count
     row["status"] = "damaged" if row["damage"] else "converted"
     if row["damage"]:
-        row["error"] = f"{row['damage']} problems (first: {row['damage_first']})"
+        row["error"] = f"{problems(row['damage'])} (first: {row['damage_first']})"
+
+
+def problems(count: int) -> str:
+    """``1 problem``, ``2 problems``: how a damaged file's count is said."""
+    return f"{count} problem" if count == 1 else f"{count} problems"
 
 
 def _load_ion(task: Task, row: Row):

@@ -60,7 +60,7 @@ def test_convert_skips_non_dicom_with_a_line(tree, tmp_path, capsys):
     assert "skipped" in err and "notes.txt" in err and "not a DICOM file" in err
     # without --strict the truncated file is converted losslessly, and said damaged
     assert "4 converted, 1 damaged, 1 skipped, 0 failed" in err, err
-    assert f"damaged  {tree / 'broken.dcm'}: 1 problems (first: offset" in err
+    assert f"damaged  {tree / 'broken.dcm'}: 1 problem (first: offset" in err
     assert (out / "broken.dcm.ion").exists()
 
 
@@ -124,7 +124,7 @@ def test_verify_reports_identical_and_failed(tree, tmp_path, capsys):
 @needs_corpus
 def test_verify_says_a_damaged_file_is_identical_and_damaged(tree, capsys):
     assert main(["verify", str(tree / "broken.dcm")]) == 0
-    assert f"identical  {tree / 'broken.dcm'} (damaged: 1 problems)" in capsys.readouterr().out
+    assert f"identical  {tree / 'broken.dcm'} (damaged: 1 problem)" in capsys.readouterr().out
 
 
 @needs_corpus
@@ -159,8 +159,12 @@ def test_dump_prints_the_tree(capsys):
 
 
 @needs_corpus
-def test_dump_of_a_broken_file_is_a_clear_error(capsys):
-    assert main(["dump", str(PYDICOM / "test_files__MR_truncated.dcm")]) == 1
+def test_dump_of_a_broken_file_lists_it_and_strict_is_a_clear_error(capsys):
+    path = str(PYDICOM / "test_files__MR_truncated.dcm")
+    assert main(["dump", path]) == 0
+    out = capsys.readouterr().out
+    assert "# damage (truncated) at (7FE0,0010)" in out and "PixelData" in out
+    assert main(["dump", "--strict", path]) == 1
     err = capsys.readouterr().err
     assert "MR_truncated" in err and "offset" in err and "(7FE0,0010)" in err
     assert "Traceback" not in err

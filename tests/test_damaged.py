@@ -192,7 +192,7 @@ def test_convert_prints_damaged_and_strict_refuses(tmp_path, capsys):
     out = tmp_path / "x.ion"
     assert main(["convert", str(src), "-o", str(out)]) == 0
     err = capsys.readouterr().err
-    assert f"damaged  {src}: 1 problems (first: offset 492, tag " in err, err
+    assert f"damaged  {src}: 1 problem (first: offset 492, tag " in err, err
     assert main(["convert", str(src), "-o", str(tmp_path / "y.ion"), "--strict"]) == 1
     err = capsys.readouterr().err
     assert "offset 492" in err and "truncated" in err
@@ -203,8 +203,31 @@ def test_verify_says_identical_and_damaged(capsys):
     src = path_of("damaged_garbage_in_data_set.dcm")
     assert main(["verify", str(src)]) == 0
     out = capsys.readouterr().out
-    assert f"identical  {src} (damaged: 1 problems)" in out, out
+    assert f"identical  {src} (damaged: 1 problem)" in out, out
     assert main(["verify", str(src), "--strict"]) != 0
+
+
+def test_dump_lists_a_damaged_file_with_its_problems_where_they_are(capsys):
+    src = path_of("damaged_truncated_in_item.dcm")
+    assert main(["dump", str(src)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    damage = next(i for i, line in enumerate(lines) if "# damage (truncated)" in line)
+    assert lines[damage].split()[0] == "492" and "(0008,1140)/(0008,1155)" in lines[damage]
+    assert "ReferencedSOPInstanceUID" in lines[damage + 1]     # the cut value is still listed
+    assert [line.split("#", 1)[1].strip() for line in lines[damage + 2:]] == [
+        "item cut off here (no delimiter)", "sequence cut off here (no delimiter)", "end"]
+    assert main(["dump", "--strict", str(src)]) == 1
+    assert "offset 492" in capsys.readouterr().err
+
+
+def test_dump_shows_the_raw_bytes_kept_between_elements(capsys):
+    src = path_of("damaged_garbage_in_data_set.dcm")
+    assert main(["dump", str(src)]) == 0
+    out = capsys.readouterr().out
+    unparsed = [line for line in out.splitlines() if "# unparsed:" in line]
+    assert len(unparsed) == 1 and unparsed[0].split()[0] == "438", out
+    assert "16 bytes kept as they are" in unparsed[0]
+    assert "PatientName" in out.split("# unparsed:")[1]        # read on after them
 
 
 # -- any bytes after a preamble ------------------------------------------------------------

@@ -69,7 +69,7 @@ def test_process_reports_a_bad_file_as_a_row(tmp_path):
     assert not (tmp_path / "x.ion").exists()
     row = engine.process(_task(tmp_path, bad))       # salvaged: converted, said damaged
     assert row["status"] == "damaged" and row["damage"] == 1 and row["output"]
-    assert row["error"].startswith("1 problems (first: offset 132, tag (0002,0010): truncated")
+    assert row["error"].startswith("1 problem (first: offset 132, tag (0002,0010): truncated")
 
 
 class _Recording:
