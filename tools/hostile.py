@@ -16,7 +16,8 @@ Every generator streams its file to disk (nothing large is held in memory):
 
 The child runs convert -> binary Ion -> to_dicom (to a temporary file, with
 the sha256 check) and reports its outcome; the parent measures wall time and
-the child's peak RSS (``resource.getrusage(RUSAGE_CHILDREN)``).
+the child's peak RSS, which the child reports itself (its own VmHWM: a child's
+ru_maxrss starts from its parent's peak, so a big test runner inflated it).
 """
 
 from __future__ import annotations
@@ -169,6 +170,8 @@ def generate(name: str, path: str, scale: str = "small") -> int:
 _CHILD = r"""
 import json, os, sys, tempfile, time
 sys.path.insert(0, sys.argv[2])
+sys.path.insert(0, os.path.join(sys.argv[2], "tools"))
+from make_big_file import own_peak_bytes
 from dicom2ion import convert, to_dicom
 from dicom2ion.errors import Dicom2IonError
 from dicom2ion.ion import codec
@@ -178,10 +181,7 @@ def short(text):
 try:
     doc = convert(path)
 except Dicom2IonError as exc:
-    import resource
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"kind": "refused", "detail": short(str(exc)),
-                      "peak": peak * 1024 if sys.platform != "darwin" else peak}))
+    print(json.dumps({"kind": "refused", "detail": short(str(exc)), "peak": own_peak_bytes()}))
     sys.exit(0)
 loaded = codec.loads(codec.dumps(doc, binary=True))
 del doc
@@ -194,10 +194,7 @@ except Dicom2IonError as exc:
     kind, detail = "DIFFERENT", short(str(exc))
 finally:
     os.unlink(out)
-import resource
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(json.dumps({"kind": kind, "detail": detail,
-                  "peak": peak * 1024 if sys.platform != "darwin" else peak}))
+print(json.dumps({"kind": kind, "detail": detail, "peak": own_peak_bytes()}))
 """
 
 
