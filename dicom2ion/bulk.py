@@ -192,11 +192,17 @@ class Resolver:
             with os.fdopen(fd, "wb") as out, storage.open_read(self.source) as src:
                 out.write(src.read(self.deflate_offset))
                 inflater = zlib.decompressobj(-15)
-                for chunk in iter(lambda: src.read(CHUNK), b""):
-                    out.write(inflater.decompress(chunk))
-                    if inflater.eof:
-                        break
-                out.write(inflater.flush())
+                try:
+                    for chunk in iter(lambda: src.read(CHUNK), b""):
+                        while chunk and not inflater.eof:
+                            # at most CHUNK inflated bytes at a time (a deflate bomb)
+                            out.write(inflater.decompress(chunk, CHUNK))
+                            chunk = inflater.unconsumed_tail
+                        if inflater.eof:
+                            break
+                    out.write(inflater.flush())
+                except zlib.error:
+                    pass      # a damaged stream: the values it held come before the damage
             self._inflated = tmp
         return self._inflated
 

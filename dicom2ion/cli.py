@@ -299,7 +299,7 @@ def cmd_verify(args) -> int:
 
     def on_row(row, write):
         status = row["status"]
-        damage = f" (damaged: {row['damage']} problems)" if row.get("damage") else ""
+        damage = f" (damaged: {engine.problems(row['damage'])})" if row.get("damage") else ""
         if status == "identical":
             if args.verbose or damage:
                 write(f"identical  {row['source']}{damage}", out)
@@ -397,7 +397,8 @@ def cmd_dump(args) -> int:
         if len(args.files) > 1:
             print(f"# {path}")
         try:
-            for line in dump_lines(iter_events(path), width=args.width, tags=tags,
+            for line in dump_lines(iter_events(path, strict=args.strict), width=args.width,
+                                   tags=tags,
                                    top_level=args.top_level, dictionary=dictionary):
                 print(line)
         except Dicom2IonError as exc:
@@ -510,6 +511,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "repeatable); reading stops after the last one")
     p.add_argument("--top-level", action="store_true",
                    help="leave out the contents of sequences")
+    p.add_argument("--strict", action="store_true",
+                   help="stop at the first problem of a damaged file with an error, instead "
+                        "of listing what can be read with the problems and the raw bytes "
+                        "where they are")
     _dictionary_option(p)
     p.set_defaults(func=cmd_dump)
     return parser

@@ -60,10 +60,14 @@ def _visitor(standard_limit: int, private_limit: int, inline_all: bool,
 def convert(source, *, source_info: Optional[dict] = None,
             standard_limit: int = DEFAULT_INLINE_LIMIT, private_limit: int = DEFAULT_INLINE_LIMIT,
             inline_all: bool = False, bulk_dir: Optional[str] = None, max_depth: int = 64,
-            reproducible: bool = False, dictionary=None) -> dict:
+            reproducible: bool = False, dictionary=None, strict: bool = False) -> dict:
     """Convert a P10 source (path, bytes, binary file object or iterable of
-    chunks) to the Ion document, a dict. Raises DicomParseError on bad input.
-    ``reproducible`` leaves out the conversion time (same input, same bytes).
+    chunks) to the Ion document, a dict.
+
+    A damaged file converts losslessly: what cannot be read is kept as raw
+    bytes in place and each problem is listed in the document's ``damage``
+    (see SCHEMA.md). ``strict`` refuses damaged input instead. Input that is
+    not DICOM at all raises DicomParseError either way. ``reproducible`` leaves out the conversion time (same input, same bytes).
     A URL (``s3://...``) is read through fsspec.
     ``dictionary``: a path or a list of paths (PS3.6 JSON extract or DocBook
     XML, DCMTK ``.dic``) merged over the built-in dictionary, or a
@@ -75,9 +79,10 @@ def convert(source, *, source_info: Optional[dict] = None,
             return convert(fp, source_info=source_info or storage.source_info(source),
                            standard_limit=standard_limit, private_limit=private_limit,
                            inline_all=inline_all, bulk_dir=bulk_dir, max_depth=max_depth,
-                           reproducible=reproducible, dictionary=dictionary)
+                           reproducible=reproducible, dictionary=dictionary,
+                           strict=strict)
     visitor = _visitor(standard_limit, private_limit, inline_all, bulk_dir, dictionary)
-    stream = iter_events(source, max_depth=max_depth)
+    stream = iter_events(source, max_depth=max_depth, strict=strict)
     visitor.visit_all(stream)
     info = source_info if source_info is not None else _source_info(source)
     return document_mod.build(visitor, sha256=stream.reader.sha256, size=stream.reader.size,
@@ -88,10 +93,10 @@ async def convert_async(chunks, *, source_info: Optional[dict] = None,
                         standard_limit: int = DEFAULT_INLINE_LIMIT,
                         private_limit: int = DEFAULT_INLINE_LIMIT, inline_all: bool = False,
                         bulk_dir: Optional[str] = None, max_depth: int = 64,
-                        dictionary=None) -> dict:
+                        dictionary=None, strict: bool = False) -> dict:
     """``convert`` for an async iterable of byte chunks."""
     visitor = _visitor(standard_limit, private_limit, inline_all, bulk_dir, dictionary)
-    stream = aiter_events(chunks, max_depth=max_depth)
+    stream = aiter_events(chunks, max_depth=max_depth, strict=strict)
     async for event in stream:
         visitor.visit(event)
     return document_mod.build(visitor, sha256=stream.reader.sha256, size=stream.reader.size,

@@ -277,9 +277,9 @@ def describe(doc, row: Row) -> None:
     row["bulk_values"], row["bulk_bytes"] = seen
     damage = _get(doc, "damage")
     if damage:
-        problems = list(damage)
-        row["damage"] = len(problems)
-        first = problems[0]
+        records = list(damage)
+        row["damage"] = len(records)
+        first = records[0]
         where = _get(first, "offset")
         message = _plain_text(_get(first, "message")) or _plain_text(_get(first, "kind")) or ""
         path = _plain_text(_get(first, "path"))
@@ -367,8 +367,7 @@ def _convert(task: Task, row: Row, report) -> None:
             return
         keywords = {k: task.option(k) for k in ("standard_limit", "private_limit", "inline_all",
                                                 "bulk_dir", "reproducible", "dictionary")}
-        if task.option("strict") and _has_strict(convert):
-            keywords["strict"] = True   # without a salvage reader, every read is strict
+        keywords["strict"] = bool(task.option("strict"))   # refuse damaged files
         info = source_info_for(task.source, regular) if regular else None
         doc = convert(reader, source_info=info, **keywords)
         row["size"] = reader.count
@@ -387,13 +386,12 @@ def _convert(task: Task, row: Row, report) -> None:
     row["output_size"] = counter.count
     row["status"] = "damaged" if row["damage"] else "converted"
     if row["damage"]:
-        row["error"] = f"{row['damage']} problems (first: {row['damage_first']})"
+        row["error"] = f"{problems(row['damage'])} (first: {row['damage_first']})"
 
 
-def _has_strict(function) -> bool:
-    import inspect
-
-    return "strict" in inspect.signature(function).parameters
+def problems(count: int) -> str:
+    """``1 problem``, ``2 problems``: how a damaged file's count is said."""
+    return f"{count} problem" if count == 1 else f"{count} problems"
 
 
 def _load_ion(task: Task, row: Row):

@@ -67,7 +67,9 @@ class Element(NamedTuple):
 
 
 class ValueChunk(NamedTuple):
-    """A piece of a long value (after an Element, Fragment or Trailing)."""
+    """A piece of a long value (after an Element, Fragment, Trailing or
+    Unparsed). A last chunk that leaves the value short of its declared
+    length means the input was cut inside it."""
 
     data: bytes
     last: bool
@@ -90,19 +92,24 @@ class ItemStart(NamedTuple):
 
 
 class ItemEnd(NamedTuple):
-    """End of an item; ``delimited`` when an item delimiter was written."""
+    """End of an item; ``delimited`` when an item delimiter was written.
+    ``truncated``: the input ended (or the structure broke) before the item
+    did; no delimiter follows and the declared length is not reached."""
 
     offset: int
     delimited: bool
     length: int = 0
+    truncated: bool = False
 
 
 class SequenceEnd(NamedTuple):
-    """End of a sequence; ``delimited`` when a sequence delimiter was written."""
+    """End of a sequence; ``delimited`` when a sequence delimiter was written.
+    ``truncated`` as for ``ItemEnd``."""
 
     offset: int
     delimited: bool
     length: int = 0
+    truncated: bool = False
 
 
 class FragmentsStart(NamedTuple):
@@ -127,8 +134,12 @@ class Fragment(NamedTuple):
 
 
 class FragmentsEnd(NamedTuple):
+    """End of encapsulated data; ``truncated``: the input ended before its
+    sequence delimiter (none is written)."""
+
     offset: int
     length: int = 0
+    truncated: bool = False
 
 
 class Trailing(NamedTuple):
@@ -137,6 +148,41 @@ class Trailing(NamedTuple):
 
     offset: int
     value: Optional[bytes]
+
+
+class Unparsed(NamedTuple):
+    """Bytes the reader could not read as elements where they stand (a
+    salvage read): kept in place and written back verbatim. ``value`` is
+    None when the bytes follow as ``ValueChunk`` events."""
+
+    offset: int
+    length: int
+    value: Optional[bytes]
+
+
+# The kinds of damage a salvage read reports (``Damage.kind``), each with what it means.
+DAMAGE_KINDS = {
+    "unparsed": "bytes that do not form an element here (kept as raw bytes)",
+    "stray-delimiter": "an item or delimiter tag where none belongs (kept as raw bytes)",
+    "truncated": "the input ends inside a header, value, item, sequence or encapsulated data",
+    "length-past-end": "a length that runs past the end of its item, sequence or the input",
+    "meta-group": "a file meta group that contradicts itself (its group length, a "
+                  "sequence in it, or group 0002 after it)",
+    "deflate": "a deflated data set whose compressed stream is corrupt or cut",
+    "too-deep": "nesting deeper than the limit (the rest of the level kept as raw bytes)",
+    "too-many-problems": "more problems than the limit (the rest kept as raw bytes)",
+}
+
+
+class Damage(NamedTuple):
+    """A diagnostic of a salvage read: what is wrong at ``offset``. ``path``
+    holds the tags of the enclosing elements (and the element's own, when
+    known); ``kind`` is one of ``DAMAGE_KINDS``. Writers ignore it."""
+
+    offset: int
+    path: tuple
+    kind: str
+    message: str
 
 
 class DeflateInfo(NamedTuple):

@@ -7,7 +7,9 @@ Private attributes are named from the shipped private dictionary under
 their private creator; UIDs are shown in full, other values cut at
 ``width``. ``tags`` lists only those top-level attributes (with everything
 inside them) and stops reading at the end of the last one; ``top_level``
-leaves out the contents of sequences.
+leaves out the contents of sequences. A salvage read's problems and the raw
+bytes it kept are shown where they are, as ``# damage`` and ``# unparsed``
+lines.
 """
 
 from __future__ import annotations
@@ -17,10 +19,11 @@ from typing import Callable, Collection, Dict, Iterable, Iterator, List, Optiona
 from . import charset
 from .dictionary import BUILTIN, Dictionary
 from .events import (
-    UNDEFINED, DataSetStart, DeflateInfo, Element, End, FileMetaStart, Fragment,
+    UNDEFINED, Damage, DataSetStart, DeflateInfo, Element, End, FileMetaStart, Fragment,
     FragmentsEnd, FragmentsStart, ItemEnd, ItemStart, Preamble, SequenceEnd, SequenceStart,
-    Trailing,
+    Trailing, Unparsed,
 )
+from .errors import format_tag
 from .ion import values
 from .p10.wire import SPECIFIC_CHARACTER_SET, CharsetScope, Context, ImplicitVRs
 from .typed import numbers, vm
@@ -103,6 +106,7 @@ class _Lister:
             FragmentsEnd: self.fragments_end, Preamble: self.preamble,
             FileMetaStart: self.meta_start, DataSetStart: self.data_set_start,
             Trailing: self.trailing, DeflateInfo: self.deflate, End: self.end,
+            Damage: self.damage, Unparsed: self.unparsed,
         }
 
     # -- what to show -----------------------------------------------------------
@@ -210,8 +214,16 @@ class _Lister:
         self.levels.append(_Level(seq.ctx, CharsetScope(seq.charsets.inherited)))
         return line
 
+    def cut(self, event, what: str) -> Optional[str]:
+        """The end of a container that the input (or the structure) broke off."""
+        if not self.visible():
+            return None
+        return f"{event.offset:>10} {'  ' * self.depth}# {what} cut off here (no delimiter)"
+
     def item_end(self, event: ItemEnd) -> Optional[str]:
         self.levels.pop()
+        if event.truncated:
+            return self.cut(event, "item")
         if event.delimited and self.visible():
             return self.marker(event.offset, 0xFFFEE00D, "(ItemDelimitationItem)",
                                event.length)
@@ -219,6 +231,8 @@ class _Lister:
 
     def sequence_end(self, event: SequenceEnd) -> Optional[str]:
         self.levels.pop()
+        if event.truncated:
+            return self.cut(event, "sequence")
         if event.delimited and self.visible():
             return self.marker(event.offset, 0xFFFEE0DD, "(SequenceDelimitationItem)",
                                event.length)
@@ -239,6 +253,8 @@ class _Lister:
 
     def fragments_end(self, event: FragmentsEnd) -> Optional[str]:
         self.levels.pop()
+        if event.truncated:
+            return self.cut(event, "encapsulated data")
         if not self.visible():
             return None
         return self.marker(event.offset, 0xFFFEE0DD, "(SequenceDelimitationItem)",
@@ -271,6 +287,19 @@ class _Lister:
     def trailing(self, event: Trailing) -> Optional[str]:
         size = len(event.value) if event.value is not None else "many"
         return None if self.tags is not None else f"{event.offset:>10} # trailing bytes: {size}"
+
+    def damage(self, event: Damage) -> Optional[str]:
+        if not self.visible():
+            return None
+        where = "/".join(format_tag(t) for t in event.path)
+        return (f"{event.offset:>10} {'  ' * self.depth}# damage ({event.kind})"
+                f"{' at ' + where if where else ''}: {event.message}")
+
+    def unparsed(self, event: Unparsed) -> Optional[str]:
+        if not self.visible():
+            return None
+        return (f"{event.offset:>10} {'  ' * self.depth}# unparsed: {event.length} bytes "
+                "kept as they are")
 
     def deflate(self, event: DeflateInfo) -> Optional[str]:
         if self.tags is not None:

@@ -37,7 +37,7 @@ def tree(tmp_path):
 @needs_corpus
 def test_convert_folder_mirrors_tree_and_reports(tree, tmp_path, capsys):
     out = tmp_path / "out"
-    code = main(["convert", str(tree), "-o", str(out), "-q"])
+    code = main(["convert", str(tree), "-o", str(out), "-q", "--strict"])
     err = capsys.readouterr().err
     assert code == 1, "a failed file makes the exit code non-zero"
     assert "4 converted, 1 skipped, 1 failed" in err
@@ -55,10 +55,13 @@ def test_convert_folder_mirrors_tree_and_reports(tree, tmp_path, capsys):
 @needs_corpus
 def test_convert_skips_non_dicom_with_a_line(tree, tmp_path, capsys):
     out = tmp_path / "out"
-    main(["convert", str(tree), "-o", str(out), "--jobs", "2"])
+    assert main(["convert", str(tree), "-o", str(out), "--jobs", "2"]) == 0
     err = capsys.readouterr().err
     assert "skipped" in err and "notes.txt" in err and "not a DICOM file" in err
-    assert "4 converted, 1 skipped, 1 failed" in err
+    # without --strict the truncated file is converted losslessly, and said damaged
+    assert "4 converted, 1 damaged, 1 skipped, 0 failed" in err, err
+    assert f"damaged  {tree / 'broken.dcm'}: 1 problem (first: offset" in err
+    assert (out / "broken.dcm.ion").exists()
 
 
 @needs_corpus
@@ -103,9 +106,9 @@ def test_inline_all_has_no_references(tmp_path):
 @needs_corpus
 def test_verify_reports_identical_and_failed(tree, tmp_path, capsys):
     report = tmp_path / "report.json"
-    code = main(["verify", str(tree), "--json", str(report), "-j", "1", "-q"])
+    code = main(["verify", str(tree), "--json", str(report), "-j", "1", "-q", "--strict"])
     out = capsys.readouterr().out
-    assert code == 1, "a broken file makes verify fail"
+    assert code == 1, "a broken file makes verify --strict fail"
     assert "4 identical, 0 different, 1 failed" in out
     assert "unreadable" in out
     data = json.loads(report.read_text())
@@ -116,6 +119,12 @@ def test_verify_reports_identical_and_failed(tree, tmp_path, capsys):
     checks = [f["checks"] for f in data["files"] if f["status"] == "identical"]
     assert all(c["textEqualsBinary"] and c["fileSha256"] and c["referencesVerified"]
                for c in checks)
+
+
+@needs_corpus
+def test_verify_says_a_damaged_file_is_identical_and_damaged(tree, capsys):
+    assert main(["verify", str(tree / "broken.dcm")]) == 0
+    assert f"identical  {tree / 'broken.dcm'} (damaged: 1 problem)" in capsys.readouterr().out
 
 
 @needs_corpus
@@ -150,8 +159,12 @@ def test_dump_prints_the_tree(capsys):
 
 
 @needs_corpus
-def test_dump_of_a_broken_file_is_a_clear_error(capsys):
-    assert main(["dump", str(PYDICOM / "test_files__MR_truncated.dcm")]) == 1
+def test_dump_of_a_broken_file_lists_it_and_strict_is_a_clear_error(capsys):
+    path = str(PYDICOM / "test_files__MR_truncated.dcm")
+    assert main(["dump", path]) == 0
+    out = capsys.readouterr().out
+    assert "# damage (truncated) at (7FE0,0010)" in out and "PixelData" in out
+    assert main(["dump", "--strict", path]) == 1
     err = capsys.readouterr().err
     assert "MR_truncated" in err and "offset" in err and "(7FE0,0010)" in err
     assert "Traceback" not in err

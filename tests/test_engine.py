@@ -64,9 +64,12 @@ def test_process_is_pure_and_picklable(tmp_path, capsys):
 def test_process_reports_a_bad_file_as_a_row(tmp_path):
     bad = tmp_path / "bad.dcm"
     bad.write_bytes(bytes(128) + b"DICM" + b"\x02\x00\x10\x00UI\xff\x00")
-    row = engine.process(_task(tmp_path, bad))
+    row = engine.process(_task(tmp_path, bad, strict=True))
     assert row["status"] == "failed" and "bad.dcm" in row["error"] and row["output"] is None
     assert not (tmp_path / "x.ion").exists()
+    row = engine.process(_task(tmp_path, bad))       # salvaged: converted, said damaged
+    assert row["status"] == "damaged" and row["damage"] == 1 and row["output"]
+    assert row["error"].startswith("1 problem (first: offset 132, tag (0002,0010): truncated")
 
 
 class _Recording:

@@ -542,7 +542,7 @@ def test_broken_fixture_raises_at_the_expected_offset(name):
     for source in (path_of(name), read(name)):
         start = time.perf_counter()
         with pytest.raises(DicomParseError) as info:
-            convert(source)
+            convert(source, strict=True)
         elapsed = time.perf_counter() - start
         assert elapsed < 2.0, f"{name}: took {elapsed:.2f}s to fail"
         assert info.value.offset == error["offset"], str(info.value)
@@ -561,9 +561,9 @@ def test_broken_fixture_raises_when_streamed(name):
 def test_depth_limit_is_configurable():
     """deep_nesting.dcm stops at the depth limit, not at its truncated end."""
     with pytest.raises(DicomParseError) as info:
-        convert(path_of("deep_nesting.dcm"), max_depth=10)
+        convert(path_of("deep_nesting.dcm"), max_depth=10, strict=True)
     assert "nesting deeper" in str(info.value)
     assert info.value.offset < ENTRIES["deep_nesting.dcm"]["error"]["offset"]
     with pytest.raises(DicomParseError) as info:
-        convert(path_of("deep_nesting.dcm"), max_depth=1000)
+        convert(path_of("deep_nesting.dcm"), max_depth=1000, strict=True)
     assert "nesting deeper" not in str(info.value)

@@ -3,9 +3,11 @@
 Mutants of the fixtures and the small corpus files (cuts, flipped bytes, bogus
 lengths, inserted and deleted bytes, item and delimiter tags, meta group lies,
 splices; the preamble and "DICM" kept) must each be refused with one of the
-project's errors or rebuilt byte for byte: no traceback, no silent
-difference, no input over a second per MB, bounded memory. The tool's own
-pieces are checked too, so that a broken classifier cannot pass the run.
+project's errors or rebuilt byte for byte (at least 99 % rebuilt: the salvage
+read), no traceback, no silent difference, no input over a second per MB,
+bounded memory. 20,000 inputs (about a minute on two idle cores); the
+tool's own pieces are checked too, so that a broken classifier cannot pass
+the run.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import pytest
 from conftest import ROOT
 
 TOOLS = ROOT / "tools"
-COUNT = 3000
+COUNT = 20000
 SEED = 20261201
 # CI machines are shared: the per-MB limit gets a generous floor for tiny inputs
 FLOOR = 1.0
@@ -80,8 +82,8 @@ def test_the_run_covers_every_mutation_and_both_outcomes(report):
     report, _ = report
     assert sum(report.counts.values()) == COUNT
     assert set(report.by_mutation) == set(fuzz.MUTATIONS)
-    # the mutants are neither all refused nor all intact
-    assert report.counts["exact"] > COUNT // 10 and report.counts["refused"] > COUNT // 10
+    # a salvage read converts at least 99 % of the mutants (all keep "DICM") exactly
+    assert report.counts["exact"] >= COUNT * 0.99, report.counts
 
 
 def test_offenders_are_written_for_reproduction(report, tmp_path):
@@ -113,7 +115,8 @@ def test_every_mutation_changes_its_input(seeds):
 def test_classifier_sees_each_class(tmp_path, monkeypatch):
     good = ROOT / "fixtures" / "example_ct.dcm"
     assert fuzz.check_file(str(good)).kind == "exact"
-    assert fuzz.check_file(str(ROOT / "fixtures" / "truncated_value.dcm")).kind == "refused"
+    assert fuzz.check_file(str(ROOT / "fixtures" / "truncated_value.dcm")).kind == "exact"
+    assert fuzz.check_file(str(ROOT / "fixtures" / "garbage_1k.dcm")).kind == "refused"
     # a rebuild that loses a byte is DIFFERENT, one that raises is a crash
     real = fuzz.to_dicom_bytes
     monkeypatch.setattr(fuzz, "to_dicom_bytes", lambda *a, **k: real(*a, **k)[:-1])

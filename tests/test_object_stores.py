@@ -104,7 +104,7 @@ def test_memory_store_convert_verify_to_dicom(memory_root, tmp_path):
     main(["convert", f"{memory_root}/in", "-o", f"{memory_root}/out", "--bulk-dir",
           f"{memory_root}/bulk", "--jobs", "1", "--manifest", str(manifest), "-q"])
     again = {r["source"]: r["status"] for r in manifest_mod.read(str(manifest)).to_pylist()}
-    assert {s for s, r in rows.items() if r["status"] == "converted"} == \
+    assert {s for s, r in rows.items() if r["status"] in ("converted", "damaged")} == \
         {s for s, status in again.items() if status == "unchanged"}
     # audit of the Ion and the bulk folder, without the originals
     for url in files:
@@ -113,7 +113,7 @@ def test_memory_store_convert_verify_to_dicom(memory_root, tmp_path):
                  "--jobs", "1", "-q", "--manifest", str(tmp_path / "v.parquet")])
     audit = manifest_mod.read(str(tmp_path / "v.parquet")).to_pylist()
     identical = [r for r in audit if r["status"] == "identical"]
-    assert len(identical) == sum(r["status"] == "converted" for r in rows.values())
+    assert len(identical) == sum(r["status"] in ("converted", "damaged") for r in rows.values())
     # back to P10 on local disk from the store
     code = main(["to-dicom", f"{memory_root}/out", "-o", str(tmp_path / "back"), "--bulk-dir",
                  f"{memory_root}/bulk", "--jobs", "1", "-q"])
@@ -130,8 +130,8 @@ def test_s3_through_dask_workers_and_ranged_to_dicom(dask_cluster, s3_bucket, s3
                  f"{s3_bucket}/bulk", "--engine", "dask", "--scheduler", dask_cluster.address,
                  "--manifest", str(manifest)])
     err = capsys.readouterr().err
-    assert "Traceback" not in err and code == 1, err          # truncated_value.dcm fails
-    assert "FAILED   s3://" in err and "truncated_value.dcm" in err
+    assert "Traceback" not in err and code == 0, err    # truncated_value.dcm: salvaged
+    assert "damaged  s3://" in err and "truncated_value.dcm" in err
     rows = check_rows(manifest, files)
     assert no_temporaries(s3_bucket) == []
     assert any(True for _ in storage.walk_files(f"{s3_bucket}/bulk"))

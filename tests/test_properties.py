@@ -25,6 +25,8 @@ import tempfile
 
 import pytest
 from amazon.ion.equivalence import ion_equals
+
+from dicom2ion.ion.equality import ion_same
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -193,6 +195,7 @@ def test_binary_and_text_ion_agree(sample):
         pretty = _ion(document, binary=False, pretty=True)
         assert ion_equals(binary, text)
         assert ion_equals(binary, pretty)
+        assert ion_same(binary, text) and ion_same(binary, pretty)
         from_binary = dicom2ion.to_dicom_bytes(binary, check=False)
         from_text = dicom2ion.to_dicom_bytes(text, check=False)
         from_pretty = dicom2ion.to_dicom_bytes(pretty, check=False)
@@ -434,3 +437,33 @@ def test_regression_pretty_text_ion_beyond_bmp():
     document = _ion(dicom2ion.convert(data), binary=False, pretty=True)
     assert document["dataSet"]["PatientName"] == "\U0001d800"
     assert_same_bytes(dicom2ion.to_dicom_bytes(document, check=False), data)
+
+
+# --------------------------------------------------------------------------
+# ion_same: ion_equals's answer, without its 2**depth cost
+
+def _ion_values(depth=3):
+    from decimal import Decimal
+    leaf = st.one_of(st.none(), st.booleans(), st.integers(-3, 3), st.sampled_from(
+        [Decimal("1.0"), Decimal("1.00"), 1.0, float("nan")]), st.sampled_from(["a", "b"]),
+        st.binary(max_size=2))
+    return st.recursive(leaf, lambda kids: st.one_of(
+        st.lists(kids, max_size=3), st.dictionaries(st.sampled_from(["x", "y", "z"]), kids,
+                                                    max_size=3)), max_leaves=8)
+
+
+@given(_ion_values(), _ion_values())
+def test_ion_same_agrees_with_ion_equals(a, b):
+    x, y = codec.loads(codec.dumps(a)), codec.loads(codec.dumps(b))
+    assert ion_same(x, y) == bool(ion_equals(x, y))
+    assert ion_same(x, codec.loads(codec.dumps(a, binary=False)))
+
+
+def test_ion_same_on_a_deep_document_is_quick():
+    deep = {"x": 1}
+    for level in range(60):
+        deep = {"Item": [{"x": level, "next": deep}]}
+    a, b = codec.loads(codec.dumps(deep)), codec.loads(codec.dumps(deep))
+    assert ion_same(a, b)           # ion_equals: 2**60 comparisons
+    b["Item"][0]["x"] = 7
+    assert not ion_same(a, b)

@@ -173,6 +173,17 @@ else:
 """
 
 
+def own_peak_bytes() -> int:
+    """This process's own peak resident set in bytes: VmHWM where /proc has
+    it (ru_maxrss would carry over a forking parent's peak), else ru_maxrss."""
+    try:
+        with open("/proc/self/status") as fp:
+            return next(int(line.split()[1]) for line in fp if line.startswith("VmHWM:")) * 1024
+    except (OSError, StopIteration):
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return peak if sys.platform == "darwin" else peak * 1024
+
+
 def peak_argv(argv, peak_file: str) -> list:
     """``[python, -m|-c, target, *args]`` wrapped so the child writes its peak RSS."""
     python, mode, target, *rest = argv
@@ -305,9 +316,7 @@ def main(argv=None) -> int:
         print(f"wrote {info['path']}: {info['size']:,} bytes, {info['frames']} frames of "
               f"{info['rows']}x{info['columns']} 16-bit, sha256 {info['sha256']} "
               f"({seconds:.1f} s)", file=sys.stderr)
-        own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        print(f"writer peak RSS {own * (1 if sys.platform == 'darwin' else 1024) / (1 << 20):.1f}"
-              " MiB", file=sys.stderr)
+        print(f"writer peak RSS {own_peak_bytes() / (1 << 20):.1f} MiB", file=sys.stderr)
         if args.measure:
             results = measure(args.out, back=not args.no_back)
             results["file_info"] = info

@@ -7,7 +7,7 @@ from typing import Optional
 
 from .._version import __version__
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 
 
 def build(visitor, *, sha256: str, size: int, source_info: Optional[dict],
@@ -31,6 +31,8 @@ def build(visitor, *, sha256: str, size: int, source_info: Optional[dict],
         file_info["createdAt"] = datetime.datetime.now(datetime.timezone.utc)
     file_info["converter"] = {"name": "dicom2ion", "version": __version__}
     doc["fileInfo"] = file_info
+    if visitor.damage:
+        doc["damage"] = visitor.damage
     doc["dataSet"] = visitor.data_set
     if visitor.wire:
         doc["wire"] = visitor.wire

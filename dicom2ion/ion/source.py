@@ -21,7 +21,7 @@ from ..errors import IonDocumentError
 from ..events import (
     UNDEFINED, DataSetStart, DeflateInfo, Element, End, FileMetaStart,
     Fragment, FragmentsEnd, FragmentsStart, ItemEnd, ItemStart, Preamble,
-    SequenceEnd, SequenceStart, Trailing, ValueChunk,
+    SequenceEnd, SequenceStart, Trailing, ValueChunk, Damage, Unparsed,
 )
 from ..p10.syntax import EXPLICIT_LE, Encoding, encoding_for, encoding_from_name
 from ..p10.vr import ALL_VRS, SWAP_SIZE, swap_bytes
@@ -183,6 +183,11 @@ class IonSource:
         self.elements: Dict[str, dict] = self._section("elements")
         self.item_facts: Dict[str, dict] = self._section("items")
         self.orders: Dict[str, list] = self._section("order")
+        self.unparsed: Dict[tuple, list] = {}     # (at, meta) -> [record], in order
+        raw = self.wire.get("unparsed")
+        for index, record in enumerate(raw if raw is not None and not _is_null(raw) else ()):
+            key = (str(record.get("at", "")), bool(record.get("meta", False)))
+            self.unparsed.setdefault(key, []).append((index, record))
         self.seq_undefined = self.wire.get("sequenceLength") == "undefined"
         self.item_undefined = self.wire.get("itemLength") == "undefined"
         file_info = document.get("fileInfo") or {}
@@ -204,26 +209,30 @@ class IonSource:
         meta = [f for f in fields if f[0] >> 16 == META_GROUP]
         body = [f for f in fields if f[0] >> 16 != META_GROUP]
         declared = None
-        for tag, _, value, _ in meta:
-            if tag == TRANSFER_SYNTAX and isinstance(_plain(value), str):
-                declared = _plain(value).rstrip("\0 ")
+        seen = 0
+        for tag, _, value, fpath in meta:
+            if tag == TRANSFER_SYNTAX:      # (the last one wins, as in the reader)
+                seen += 1
+                declared = self._declared_syntax(
+                    value, fpath, "00020010" if seen == 1 else f"00020010#{seen}")
         if self.canonical:
             yield Preamble(bytes(128))
             declared, encoding, meta = self._canonical_head(declared, meta, body)
         else:
             yield self._preamble()
+            yield from self._damage()
             encoding = self._exact_encoding(declared)
         order = None if self.canonical else self.orders.get("")
-        if meta:
+        if meta or ("", True) in self.unparsed:
             meta_enc = self.wire.get("metaEncoding")
             meta_encoding = encoding_from_name(str(meta_enc)) if meta_enc else Encoding(True, True)
             yield FileMetaStart(0, meta_encoding.explicit_vr, meta_encoding.little_endian)
             yield from self._data_set(meta, "", CharsetScope(), meta_encoding.explicit_vr,
-                                      meta_encoding.little_endian, order, "dataSet")
+                                      meta_encoding.little_endian, order, "dataSet", meta=True)
         yield DataSetStart(0, declared, encoding.explicit_vr, encoding.little_endian,
                            encoding.deflated)
         yield from self._data_set(body, "", CharsetScope(), encoding.explicit_vr,
-                                  encoding.little_endian, order, "dataSet")
+                                  encoding.little_endian, order, "dataSet", first=len(meta))
         if not self.canonical:
             yield from self._trailing(self.wire.get("trailing"), "wire.trailing")
         if encoding.deflated:
@@ -231,6 +240,65 @@ class IonSource:
             if not self.canonical:
                 yield from self._trailing(self.wire.get("afterDeflate"), "wire.afterDeflate")
         yield End(0)
+
+    def _declared_syntax(self, value, path: str, key: str = "00020010") -> Optional[str]:
+        """The transfer syntax a TransferSyntaxUID value declares (as the
+        reader takes it from the bytes: an empty value declares "")."""
+        plain = _plain(value)
+        if plain is None:
+            return ""
+        if hasattr(plain, "get") and "sha256" in plain:    # (a long, damaged value)
+            data = b"".join(c.data for c in self._chunks(plain, path, None))
+            return data.decode("ascii", "replace").rstrip("\0 ")
+        facts = self.elements.get(key) or {}
+        if isinstance(plain, str) and plain.isascii() and not facts:
+            return plain.rstrip("\0 ")
+        # the bytes the writer will write (raw facts, an annotated blob): decoded as the
+        # reader decodes them
+        try:
+            data = self._primitive_bytes(TRANSFER_SYNTAX, _annotation(value) or "UI", value,
+                                         facts, True, (), path)
+        except IonDocumentError:
+            return plain.rstrip("\0 ") if isinstance(plain, str) else None
+        return data.decode("ascii", "replace").rstrip("\0 ")
+
+    def _damage(self):
+        """The document's damage records as Damage events (diagnostics)."""
+        damage = self.document.get("damage")
+        if damage is None or _is_null(damage):
+            return
+        for index, record in enumerate(damage):
+            path = str(record.get("path") or "")
+            try:
+                tags = tuple(int(t.strip("()").replace(",", ""), 16)
+                             for t in path.split("/") if t)
+                yield Damage(int(record.get("offset") or 0), tags, str(record["kind"]),
+                             str(record.get("message") or ""))
+            except (KeyError, TypeError, ValueError):
+                raise IonDocumentError("a damage record needs offset, path, kind and message",
+                                       f"damage[{index}]") from None
+
+    def _raw(self, records: list, index: int):
+        """The Unparsed events of ``records`` that stand before child ``index``
+        (all of them when ``index`` is None); yields them and drops them."""
+        while records and (index is None or int(records[0][1].get("index", 0)) <= index):
+            number, record = records.pop(0)
+            path = f"wire.unparsed[{number}]"
+            data = record.get("data")
+            if data is not None and not _is_null(data):
+                yield Unparsed(0, len(data), bytes(data))
+                continue
+            try:
+                length = int(record["length"])
+            except (KeyError, TypeError, ValueError):
+                raise IonDocumentError("unparsed bytes need data, or dataOffset, length and "
+                                       "sha256", path) from None
+            yield Unparsed(0, length, None if length else b"")
+            if length:
+                yield from self._chunks(record, path, None)
+
+    def _raw_records(self, at: str, meta: bool = False) -> list:
+        return list(self.unparsed.get((at, meta), ())) if not self.canonical else []
 
     def _checked_data_set(self):
         """The document's dataSet, once its schema version is known to be 1.x."""
@@ -347,7 +415,8 @@ class IonSource:
         return out
 
     def _data_set(self, fields: list, prefix: str, charsets: CharsetScope, explicit: bool,
-                  little: bool, order: Optional[list], path: str):
+                  little: bool, order: Optional[list], path: str, meta: bool = False,
+                  first: int = 0):
         if order is not None:
             fields = self._ordered(fields, order, path)
         else:
@@ -355,7 +424,10 @@ class IonSource:
         counts: Dict[int, int] = {}
         elements = self.elements
         encode = values.encode
-        for tag, vr, value, fpath in fields:
+        raw = self._raw_records(prefix[:-1], meta) if self.unparsed else None
+        for number, (tag, vr, value, fpath) in enumerate(fields, first):
+            if raw:
+                yield from self._raw(raw, number)
             seen = counts[tag] = counts.get(tag, 0) + 1
             primitive = type(value) in _PRIMITIVE
             if elements or not primitive:
@@ -387,6 +459,8 @@ class IonSource:
             if tag == SPECIFIC_CHARACTER_SET:
                 text = _plain(value)
                 charsets.current = charset.parse_charsets(text if isinstance(text, str) else None)
+        if raw:
+            yield from self._raw(raw, None)
 
     @staticmethod
     def _ordered(fields: list, order, path: str) -> list:
@@ -418,9 +492,12 @@ class IonSource:
                 length = int(value["length"])
                 if vr in ("SQ",):
                     raise IonDocumentError("a sequence cannot be a bulk reference", path)
-                yield Element(tag, vr, length, 0, None if length else b"", raw_vr, reserved)
+                declared = int(facts.get("length", length))   # (more: the input was cut)
+                yield Element(tag, vr, declared, 0, None if declared else b"", raw_vr, reserved)
                 if length:
                     yield from self._chunks(value, path, vr)
+                elif declared:
+                    yield ValueChunk(b"", True)
                 return
             raise IonDocumentError("a struct value must be a bulk reference "
                                    "{dataOffset, length, sha256} or encapsulated pixel data", path)
@@ -430,7 +507,7 @@ class IonSource:
             data = self._unedited_raw(key, vr, value, little, charsets)
             if data is None:
                 raise
-        yield Element(tag, vr, len(data), 0, data, raw_vr, reserved)
+        yield Element(tag, vr, int(facts.get("length", len(data))), 0, data, raw_vr, reserved)
 
     def _unedited_raw(self, key, vr, value, little, charsets) -> Optional[bytes]:
         """The recorded raw bytes of a value, if it decodes to the value given."""
@@ -472,7 +549,10 @@ class IonSource:
         length = UNDEFINED if undefined else facts.get("length")
         yield SequenceStart(tag, vr, None if length is None else int(length), 0, raw_vr, reserved)
         inner = Context(explicit, little).inside(vr, length)
+        raw = self._raw_records(key) if self.unparsed else None
         for index, item in enumerate(items):
+            if raw:
+                yield from self._raw(raw, index)
             ipath = f"{path}[{index}]"
             if not hasattr(item, "items") or _is_null(item):
                 raise IonDocumentError("a sequence item must be a struct", ipath)
@@ -485,13 +565,25 @@ class IonSource:
             order = None if self.canonical else self.orders.get(ikey)
             yield from self._data_set(fields, ikey + "/", CharsetScope(charsets),
                                       inner.explicit, inner.little, order, ipath)
-            yield ItemEnd(0, bool(iundef), int(ifacts.get("delimiterLength", 0)))
+            if ifacts.get("truncated"):
+                yield ItemEnd(0, False, 0, True)
+            else:
+                yield ItemEnd(0, bool(iundef), int(ifacts.get("delimiterLength", 0)))
+        if raw:
+            yield from self._raw(raw, None)
+        if facts.get("truncated") and not self.canonical:
+            yield SequenceEnd(0, False, 0, True)
+            return
         yield SequenceEnd(0, bool(undefined), int(facts.get("delimiterLength", 0)))
 
     def _fragments(self, tag, vr, value, key, facts, raw_vr, reserved, path):
         if self.canonical and vr not in ("OB", "OW"):
             vr, raw_vr = "OB", None   # encapsulated data is OB
         yield FragmentsStart(tag, vr, 0, raw_vr, reserved)
+        raw = self._raw_records(key) if self.unparsed else None
+        count = 0
+        if raw:
+            yield from self._raw(raw, 0)
         if not facts.get("noOffsetTable"):
             table = value.get("basicOffsetTable")
             if table is None or _is_null(table):
@@ -504,19 +596,29 @@ class IonSource:
                 except (TypeError, ValueError, struct.error):
                     raise IonDocumentError("basicOffsetTable must be a list of offsets",
                                            path + ".basicOffsetTable") from None
-            yield Fragment(0, len(bot), bot)
+            yield Fragment(0, int(facts.get("offsetTableLength", len(bot))), bot)
+            count = 1
         fragments = value.get("fragments") or []
-        for index, frag in enumerate(fragments):
-            fpath = f"{path}.fragments[{index}]"
+        for index, frag in enumerate(fragments, count):
+            if raw:
+                yield from self._raw(raw, index)
+            fpath = f"{path}.fragments[{index - count}]"
             try:
                 position, length, sha = int(frag["position"]), int(frag["length"]), str(frag["sha256"])
+                have = int(frag.get("dataLength", length))   # (fewer: the input was cut)
             except (KeyError, TypeError, ValueError):
                 raise IonDocumentError("a fragment needs position, length and sha256", fpath) from None
-            yield Fragment(0, length, None if length else b"")
-            if length:
-                data = frag.get("data")
-                if data is not None and not _is_null(data):
-                    yield ValueChunk(bytes(data), True)
-                else:
-                    yield from _value_chunks(self.resolve(position, length, sha, fpath))
+            data = frag.get("data")
+            if data is not None and not _is_null(data) and len(data) == have:
+                yield Fragment(0, length, bytes(data))
+            elif not have:
+                yield Fragment(0, length, b"")
+            else:
+                yield Fragment(0, length, None)
+                yield from _value_chunks(self.resolve(position, have, sha, fpath))
+        if raw:
+            yield from self._raw(raw, None)
+        if facts.get("truncated") and not self.canonical:
+            yield FragmentsEnd(0, 0, True)
+            return
         yield FragmentsEnd(0, int(facts.get("delimiterLength", 0)))

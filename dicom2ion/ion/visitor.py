@@ -23,8 +23,9 @@ from ..dictionary import BUILTIN, Dictionary, keyword_for, lookup
 from ..events import (
     UNDEFINED, DataSetStart, DeflateInfo, Element, End, FileMetaStart,
     Fragment, FragmentsEnd, FragmentsStart, ItemEnd, ItemStart, Preamble,
-    SequenceEnd, SequenceStart, Trailing, ValueChunk,
+    SequenceEnd, SequenceStart, Trailing, ValueChunk, Damage, Unparsed,
 )
+from ..errors import format_tag
 from ..p10.syntax import Encoding, encoding_for
 from ..p10.wire import (
     ITEM, SEQUENCE_END, SPECIFIC_CHARACTER_SET, CharsetScope, Context, ImplicitVRs, creator_tag,
@@ -288,6 +289,9 @@ class IonVisitor:
         self._pending = None           # value arriving in chunks
         self._trailing = None          # chunks of long trailing bytes
         self._trailing_field = "trailing"
+        self.damage: list = []          # the Damage records of a salvage read
+        self._unparsed: list = []       # wire.unparsed records
+        self._in_meta = False
         self._dispatch: Dict[type, Callable] = {
             Element: self._element, ValueChunk: self._chunk, SequenceStart: self._sequence_start,
             ItemStart: self._item_start, ItemEnd: self._item_end, SequenceEnd: self._sequence_end,
@@ -295,6 +299,7 @@ class IonVisitor:
             FragmentsEnd: self._fragments_end, Preamble: self._preamble,
             FileMetaStart: self._meta_start, DataSetStart: self._data_set_start,
             Trailing: self._trailing_start, DeflateInfo: self._deflate, End: self._end,
+            Damage: self._damage, Unparsed: self._unparsed_bytes,
         }
 
     def visit(self, event) -> None:
@@ -309,6 +314,8 @@ class IonVisitor:
                 element(event)
             else:
                 dispatch[type(event)](event)
+                if type(event) is Damage:       # (a cut value may follow: see _damage)
+                    element = dispatch[Element]
 
     # -- facts ----------------------------------------------------------------
     def _fact(self, key: str, name: str, value) -> None:
@@ -353,8 +360,10 @@ class IonVisitor:
         if not self._stack:
             self._stack.append(_DataSet("", CharsetScope(), event.explicit_vr,
                                         event.little_endian))
+        self._in_meta = True
 
     def _data_set_start(self, event: DataSetStart) -> None:
+        self._in_meta = False
         self.transfer_syntax = event.transfer_syntax
         self.encoding = Encoding(event.explicit_vr, event.little_endian, event.deflated)
         if encoding_for(event.transfer_syntax) != self.encoding:
@@ -390,9 +399,9 @@ class IonVisitor:
             self._header_facts(ds.key(tag), event)
         limit = self._private_limit if tag & 0x10000 else self._standard_limit
         if data is None:
-            self._pending = (ds, tag, vr, offset + header_size(ds.explicit, vr, raw_vr),
+            self._pending = [ds, tag, vr, offset + header_size(ds.explicit, vr, raw_vr),
                              length, hashlib.sha256(), bytearray() if limit is None else None,
-                             self.bulk_sink.begin() if self.bulk_sink else None)
+                             self.bulk_sink.begin() if self.bulk_sink else None, 0]
             return
         if limit is not None and len(data) > limit:
             sha = hashlib.sha256(data).hexdigest()
@@ -439,14 +448,37 @@ class IonVisitor:
             self._fragment_chunk(pending, event)
             return
         if pending is None:
-            if self._trailing is None:
+            trailing = self._trailing
+            if trailing is None:
                 raise ValueError("value chunk without a value")
-            self._trailing.append(event.data)
+            if isinstance(trailing, list):
+                trailing.append(event.data)
+                if event.last:
+                    self.wire[self._trailing_field] = b"".join(trailing)
+                    self._trailing = None
+                return
+            record, hasher, handle, pieces, field = trailing   # referenced or raw bytes
+            hasher.update(event.data)
+            record["length"] += len(event.data)
+            if handle is not None:
+                self.bulk_sink.write(handle, event.data)
+            if pieces is not None:
+                pieces.append(event.data)
             if event.last:
-                self.wire[self._trailing_field] = b"".join(self._trailing)
+                sha = hasher.hexdigest()
+                if handle is not None:
+                    self.bulk_sink.finish(handle, sha)
+                if pieces is not None:
+                    del record["length"]
+                    record["data"] = b"".join(pieces)
+                else:
+                    record["sha256"] = sha
+                if field is not None:
+                    self.wire[field] = record
                 self._trailing = None
             return
-        ds, tag, vr, offset, length, hasher, chunks, handle = pending
+        ds, tag, vr, offset, length, hasher, chunks, handle, got = pending
+        got = pending[8] = got + len(event.data)
         hasher.update(event.data)
         if chunks is not None:
             chunks += event.data        # (grows in place: no list of pieces to join)
@@ -458,6 +490,8 @@ class IonVisitor:
         sha = hasher.hexdigest()
         if handle is not None:
             self.bulk_sink.finish(handle, sha)
+        if got != length:                   # cut by the end of the input
+            self._fact(ds.key(tag), "length", length)
         if chunks is not None:
             data = bytes(chunks)
             chunks.clear()              # one copy of the value at a time, at most two
@@ -468,7 +502,7 @@ class IonVisitor:
                     self._fact(ds.key(tag), name, fact)
             self._add(ds, tag, vr, value)
         else:
-            self._add(ds, tag, vr, {"dataOffset": offset, "length": length, "sha256": sha})
+            self._add(ds, tag, vr, {"dataOffset": offset, "length": got, "sha256": sha})
 
     # -- sequences -------------------------------------------------------------
     def _sequence_start(self, event: SequenceStart) -> None:
@@ -500,19 +534,24 @@ class IonVisitor:
         seq = self._stack[-1]
         item_key = ds.prefix[:-1]
         start, length = seq.item_start
-        if length != UNDEFINED and event.offset - start - 8 != length:
+        if length != UNDEFINED and (event.offset - start - 8 != length or event.truncated):
             self._items.setdefault(item_key, {})["length"] = length
         if event.length:
             self._items.setdefault(item_key, {})["delimiterLength"] = event.length
+        if event.truncated:
+            self._items.setdefault(item_key, {})["truncated"] = True
         self._finish_data_set(ds)
         seq.items.append(self._struct(ds))
 
     def _sequence_end(self, event: SequenceEnd) -> None:
         seq = self._stack.pop()
-        if seq.length != UNDEFINED and event.offset - seq.offset - seq.header != seq.length:
+        if seq.length != UNDEFINED and (event.offset - seq.offset - seq.header != seq.length
+                                        or event.truncated):
             self._fact(seq.key, "length", seq.length)
         if event.length:
             self._fact(seq.key, "delimiterLength", event.length)
+        if event.truncated:
+            self._fact(seq.key, "truncated", True)
         value = seq.items
         ds = seq.parent
         self._add(ds, seq.tag, seq.vr, value, annotated=seq.annotated)
@@ -524,8 +563,9 @@ class IonVisitor:
         ds.note(tag)
         key = ds.key(tag)
         self._header_facts(key, event)
+        single = dictionary_vr(tag)
         annotated = bool(tag & 0x10000) or not (
-            event.vr == "OB" or (event.vr == dictionary_vr(tag)))
+            event.vr == single or (event.vr == "OB" and single is None))
         data_offset = event.offset + header_size(ds.explicit, event.vr, event.raw_vr)
         frag = _Fragments(tag, event.vr, key, event.offset, data_offset, ds, annotated)
         self._stack.append(frag)
@@ -533,12 +573,14 @@ class IonVisitor:
     def _fragment(self, event: Fragment) -> None:
         frag = self._stack[-1]
         frag.hash.update(item_header(ITEM, event.length, True))
-        frag.length += 8 + event.length
+        frag.length += 8 + (event.length if event.value is None else len(event.value))
         if frag.bot is None:
             if event.value is None:
-                frag.current = [None, []]
+                frag.current = [None, [], event.length]
                 self._pending = frag
                 return
+            if len(event.value) != event.length:     # cut by the end of the input
+                self._fact(frag.key, "offsetTableLength", event.length)
             frag.bot = event.value
             frag.hash.update(event.value)
             return
@@ -548,10 +590,12 @@ class IonVisitor:
                   "length": event.length}
         frag.heads.append(event.value[:HEAD] if event.value is not None else None)
         if event.value is not None:
+            if len(event.value) != event.length:     # cut by the end of the input
+                record["dataLength"] = len(event.value)
             self._fragment_done(frag, record, event.value, hashlib.sha256(event.value).hexdigest())
             return
         handle = self.bulk_sink.begin() if self.bulk_sink else None
-        frag.current = [record, hashlib.sha256(), handle, [] if self._inline_fragments else None]
+        frag.current = [record, hashlib.sha256(), handle, [] if self._inline_fragments else None, 0]
         self._pending = frag
 
     def _fragment_done(self, frag: _Fragments, record: dict, data: Optional[bytes],
@@ -569,14 +613,19 @@ class IonVisitor:
     def _fragment_chunk(self, frag: _Fragments, event: ValueChunk) -> None:
         frag.hash.update(event.data)
         current = frag.current
+        if event.last:
+            frag.length -= self._left_of(frag, current, event)
         if current[0] is None:           # a long basic offset table
             current[1].append(event.data)
             if event.last:
                 frag.bot = b"".join(current[1])
+                if len(frag.bot) != current[2]:
+                    self._fact(frag.key, "offsetTableLength", current[2])
                 frag.current = None
                 self._pending = None
             return
-        record, hasher, handle, pieces = current
+        record, hasher, handle, pieces, got = current
+        got = current[4] = got + len(event.data)
         if frag.heads[-1] is None:
             frag.heads[-1] = event.data[:HEAD]
         hasher.update(event.data)
@@ -590,15 +639,28 @@ class IonVisitor:
                 self.bulk_sink.finish(handle, sha)
             if pieces is not None:
                 record["data"] = b"".join(pieces)
+            if got != record["length"]:          # cut by the end of the input
+                record["dataLength"] = got
             record["sha256"] = sha
             frag.fragments.append(record)
             frag.current = None
             self._pending = None
 
+    @staticmethod
+    def _left_of(frag: _Fragments, current: list, event: ValueChunk) -> int:
+        """Bytes a fragment's value lacks when its last chunk arrives (a cut)."""
+        if current[0] is None:
+            got = sum(len(c) for c in current[1]) + len(event.data)
+            return current[2] - got
+        return current[0]["length"] - current[4] - len(event.data)
+
     def _fragments_end(self, event: FragmentsEnd) -> None:
         frag = self._stack.pop()
-        frag.hash.update(item_header(SEQUENCE_END, event.length, True))
-        frag.length += 8
+        if event.truncated:
+            self._fact(frag.key, "truncated", True)
+        else:
+            frag.hash.update(item_header(SEQUENCE_END, event.length, True))
+            frag.length += 8
         if event.length:
             self._fact(frag.key, "delimiterLength", event.length)
         bot = frag.bot if frag.bot is not None else b""
@@ -629,9 +691,63 @@ class IonVisitor:
         field = "afterDeflate" if "deflate" in self.wire else "trailing"
         if event.value is not None:
             self.wire[field] = event.value
+        elif field == "trailing" and not self.limits.everything:
+            # long: referenced like a long value, never held (afterDeflate, whose
+            # offsets count file bytes, stays inline)
+            self._trailing = ({"dataOffset": event.offset, "length": 0}, hashlib.sha256(),
+                              self.bulk_sink.begin() if self.bulk_sink else None, None, field)
         else:
             self._trailing = []
             self._trailing_field = field
+
+    # -- a salvage read ------------------------------------------------------------
+    def _damage(self, event: Damage) -> None:
+        self.damage.append({"offset": event.offset,
+                            "path": "/".join(format_tag(t) for t in event.path),
+                            "kind": event.kind, "message": event.message})
+        if event.kind == "truncated":
+            # the next element may be cut short: only it takes the slow path
+            self._dispatch[Element] = self._cut_element
+
+    def _cut_element(self, event: Element) -> None:
+        """An element after a truncation report: a value shorter than its
+        length keeps the declared length as a fact."""
+        self._dispatch[Element] = self._element
+        self._element(event)
+        if event.value is not None and len(event.value) != event.length:
+            self._fact(self._stack[-1].key(event.tag), "length", event.length)
+
+    def _unparsed_bytes(self, event: Unparsed) -> None:
+        """Raw bytes where they stand: the container's wire path, how many
+        elements, items or fragments come before them there, the bytes."""
+        top = self._stack[-1]
+        if isinstance(top, _DataSet):
+            at, index = top.prefix[:-1], len(top.tags)
+        elif isinstance(top, _Sequence):
+            at, index = top.key, len(top.items)
+        else:
+            at, index = top.key, len(top.fragments) + (top.bot is not None)
+        record = {"at": at, "index": index}
+        if self._in_meta and len(self._stack) == 1:
+            record["meta"] = True
+        record["dataOffset"] = event.offset
+        self._unparsed.append(record)
+        data = event.value
+        limit = self.limits.limit_for(0)
+        if data is not None:
+            if limit is None or len(data) <= limit:
+                record["data"] = data
+                return
+            sha = hashlib.sha256(data).hexdigest()
+            if self.bulk_sink is not None:
+                self.bulk_sink.store(sha, data)
+            record["length"] = len(data)
+            record["sha256"] = sha
+            return
+        record["length"] = 0
+        self._trailing = (record, hashlib.sha256(),
+                          self.bulk_sink.begin() if self.bulk_sink else None,
+                          [] if limit is None else None, None)
 
     def _deflate(self, event: DeflateInfo) -> None:
         deflate = {"dataOffset": event.offset, "length": event.length, "sha256": event.sha256}
@@ -668,6 +784,8 @@ class IonVisitor:
             wire["items"] = self._items
         if self._orders:
             wire["order"] = self._orders
+        if self._unparsed:
+            wire["unparsed"] = self._unparsed
 
     def _finish_data_set(self, ds: _DataSet) -> None:
         if not ds.in_order:

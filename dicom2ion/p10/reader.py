@@ -12,6 +12,16 @@
 The events do not depend on how the input was cut into chunks. Values
 longer than ``chunk_threshold`` arrive as ``ValueChunk`` events of
 ``chunk_size`` bytes, so memory stays bounded whatever the file size.
+
+With ``strict=True`` (the default) every place where the input breaks the
+grammar raises ``DicomParseError``. With ``strict=False`` (a salvage read)
+each such place yields a ``Damage`` event and the bytes there are kept in
+place as ``Unparsed`` events, up to where the structure makes sense again
+(``wire.find_resync``); containers still open at the end of the input close
+with ``truncated=True``, and a value cut by the end of the input keeps its
+declared length with the bytes that are there. Input that is not DICOM at
+all is refused in both modes. The salvage costs nothing on well-formed
+input: it starts where the strict reader would raise.
 """
 
 from __future__ import annotations
@@ -26,14 +36,16 @@ from ..hashing import sha256_for
 from ..events import (
     UNDEFINED, DataSetStart, DeflateInfo, Element, End, FileMetaStart,
     Fragment, FragmentsEnd, FragmentsStart, ItemEnd, ItemStart, Preamble,
-    SequenceEnd, SequenceStart, Trailing, ValueChunk,
+    SequenceEnd, SequenceStart, Trailing, ValueChunk, Damage, Unparsed,
 )
 from .syntax import Encoding, encoding_for
 from .wire import (
     ITEM, ITEM_END, ITEM_GROUP, SEQUENCE_END, TRANSFER_SYNTAX, VR_TABLE, Context,
     can_be_trailing, cut_header,
     detect_encoding, implicit_value_is_sequence, implicit_vr, is_null_tag_start,
-    meta_is_explicit, read_vr, starts_meta_group, undefined_length_opens,
+    meta_is_explicit, read_vr, starts_meta_group, undefined_length_opens, find_resync,
+    elements_follow,
+    META_GROUP_LENGTH,
 )
 
 _LE_HH = struct.Struct("<HH")
@@ -50,7 +62,10 @@ _new = tuple.__new__      # Element(...) without the NamedTuple's Python-level _
 _DATASET, _ITEM, _SEQUENCE, _FRAGMENTS = range(4)
 
 # Phases of the reader.
-_PREAMBLE, _META_START, _META, _BODY_START, _BODY, _VALUE, _TRAILING, _DONE = range(8)
+_PREAMBLE, _META_START, _META, _BODY_START, _BODY, _VALUE, _TRAILING, _DONE, _RAW = range(9)
+_CONTAINER = {_DATASET: "data set", _ITEM: "data set", _SEQUENCE: "sequence",
+              _FRAGMENTS: "fragments"}
+_INFLATE_STEP = 1 << 20   # inflated bytes made at a time (a deflate bomb stays bounded)
 
 _DEFLATE_CHECK_LIMIT = 64 * 1024 * 1024
 _DEFLATE_LEVELS = (6, 9, 1, 2, 3, 4, 5, 7, 8, 0)
@@ -73,16 +88,36 @@ class P10Reader:
 
     def __init__(self, *, name: Optional[str] = None, chunk_threshold: int = 1 << 20,
                  chunk_size: int = 1 << 20, max_depth: int = 64,
-                 total_size: Optional[int] = None):
+                 total_size: Optional[int] = None, strict: bool = True,
+                 max_problems: int = 1000):
         self.name = name              # names the input in error messages
         self.total_size = total_size  # when known, impossible lengths fail at once
         self.chunk_threshold = chunk_threshold  # longer values arrive in chunks
         self.chunk_size = chunk_size
         self.max_depth = max_depth
+        self.strict = strict          # raise at the first problem, else salvage
+        self.max_problems = max_problems  # then the rest of the input is kept raw
+        self._problems = 0
+        self._cut = False        # the end of the input inside something was reported
+        self._give_up = False    # too many problems: no more resynchronising
+        self._dicm = False       # the input had the "DICM" prefix
+        self._body_offset = 0    # where the data set starts
+        self._raw_start = 0      # salvage: start of the raw bytes not yet emitted
+        self._raw_scan = 0       # salvage: no resync point before this offset
+        self._raw_stray = False  # salvage: exactly one stray 8-byte header
+        self._raw_resume = _BODY
+        self._meta_length = None  # (offset, end, value) of the meta group length
+        self._meta_offset = -1
+        self._late: list = []    # damage found while feeding (deflate)
+        self._streaming_trailing = False
+        self._deflate_in = b""   # compressed bytes not inflated yet
+        self._deflate_broken = False
+        self._flushed = False
         self._buf = b""
         self._pos = 0            # read position in _buf
         self._base = 0           # absolute offset of _buf[0] (parse stream)
-        self._eof = False
+        self._eof = False        # no more bytes will reach the parse buffer
+        self._closed = False     # close() was called
         self._phase = _PREAMBLE
         self._stack: List[_Frame] = []
         self._path: List[int] = []
@@ -112,7 +147,7 @@ class P10Reader:
 
     # -- input -------------------------------------------------------------
     def feed(self, data: bytes) -> None:
-        if self._eof:
+        if self._closed:
             raise RuntimeError("feed() after close()")
         if not data:
             return
@@ -120,15 +155,15 @@ class P10Reader:
         self._hash.update(data)
         self._size += len(data)
         if self._inflater is not None:
-            self._inflate(data)
+            self._deflate_in += data     # inflated as the parser needs it
         else:
             self._append(data)
 
     def close(self) -> None:
         """Mark the end of the input."""
-        if self._inflater is not None and not self._eof:
-            self._finish_inflate()
-        self._eof = True
+        self._closed = True
+        if self._inflater is None:
+            self._eof = True      # (inflated data ends once the stream is inflated)
 
     @property
     def sha256(self) -> str:
@@ -172,31 +207,51 @@ class P10Reader:
         self._inflater = zlib.decompressobj(-15)
         self._raw_keep = []
         self._inflated_keep = []
-        if rest:
-            self._inflate(rest)
-        if self._eof:
-            self._finish_inflate()
-        if self._queued:        # we are inside events(): make the bytes visible now
-            self._join_queued()
+        self._deflate_in = rest
+        self._eof = False
+        while self._available() < 8 and self._pump():
+            pass
 
-    def _inflate(self, data: bytes) -> None:
+    def _pump(self) -> bool:
+        """Inflate at most ``_INFLATE_STEP`` more bytes into the parse buffer
+        (so a small stream that inflates to gigabytes is never held whole).
+        False when there is nothing more to inflate now."""
         inflater = self._inflater
-        if inflater.eof:
-            self._raw_tail += data
-            return
-        try:
-            out = inflater.decompress(data)
-        except zlib.error as exc:
-            raise self._error(f"deflated data set is corrupt ({exc})") from None
-        used = data
-        if inflater.eof and inflater.unused_data:
-            tail = inflater.unused_data
-            self._raw_tail += tail
-            used = data[:len(data) - len(tail)]
-        self._raw_seen += len(used)
-        self._raw_hash.update(used)
-        if self._raw_keep is not None:
-            self._raw_keep.append(used)
+        data = self._deflate_in
+        if inflater.eof or self._deflate_broken:
+            if data:
+                if self._deflate_broken:      # the rest belongs to the broken stream
+                    self._raw_used(data)
+                else:
+                    self._raw_tail += data
+                self._deflate_in = b""
+            return self._inflated_end()
+        if data:
+            try:
+                out = inflater.decompress(data, _INFLATE_STEP)
+            except zlib.error as exc:
+                message = f"deflated data set is corrupt ({exc})"
+                if self.strict:
+                    raise self._error(message) from None
+                self._late.append(Damage(self._raw_offset + self._raw_seen, (), "deflate",
+                                         message + ": the compressed bytes are kept as they are"))
+                self._deflate_broken = True
+                self._raw_used(data)
+                self._deflate_in = b""
+                return True
+            rest = inflater.unconsumed_tail
+            used = len(data) - len(rest)
+            if inflater.eof and inflater.unused_data:
+                self._raw_tail += inflater.unused_data
+                used -= len(inflater.unused_data)
+                rest = b""
+            self._raw_used(data[:used] if used != len(data) else data)
+            self._deflate_in = rest
+        elif self._closed and not self._flushed:
+            self._flushed = True
+            out = inflater.flush()
+        else:
+            return self._inflated_end()
         if out:
             self._inflated_total += len(out)
             if self._inflated_keep is not None:
@@ -204,20 +259,30 @@ class P10Reader:
                 if self._inflated_total > _DEFLATE_CHECK_LIMIT:
                     self._inflated_keep = self._raw_keep = None
             self._append(out)
+        if self._queued:
+            self._join_queued()
+        return True
 
-    def _finish_inflate(self) -> None:
-        inflater = self._inflater
-        out = inflater.flush()
-        if out:
-            self._inflated_total += len(out)
-            if self._inflated_keep is not None:
-                self._inflated_keep.append(out)
-            self._append(out)
+    def _inflated_end(self) -> bool:
+        """Once the input is closed and inflated, the parse buffer is complete."""
+        if self._closed and not self._eof:
+            self._eof = True
+            return True
+        return False
+
+    def _raw_used(self, used: bytes) -> None:
+        """Compressed bytes that belong to the deflate stream."""
+        self._raw_seen += len(used)
+        self._raw_hash.update(used)
+        if self._raw_keep is not None:
+            self._raw_keep.append(used)
 
     def _deflate_info(self) -> DeflateInfo:
         level = None
         raw = None
-        if self._inflated_keep is not None and self._raw_keep is not None and self._inflater.eof:
+        if self._raw_keep is not None and (self._deflate_broken or not self._inflater.eof):
+            raw = b"".join(self._raw_keep)     # (a damaged stream: kept as it is)
+        elif self._inflated_keep is not None and self._raw_keep is not None:
             raw = b"".join(self._raw_keep)
             inflated = b"".join(self._inflated_keep)
             for candidate in _DEFLATE_LEVELS:
@@ -239,6 +304,121 @@ class P10Reader:
             path.append(tag)
         return DicomParseError(message, offset, path, self.name)
 
+    # -- salvage -----------------------------------------------------------
+    def _salvaging(self, offset: int) -> bool:
+        """Damage at ``offset`` is salvaged (not raised): not strict, and the
+        input is DICOM (a "DICM" prefix, a meta group, or a first element read)."""
+        return not self.strict and (self._dicm or self._had_meta or offset > self._body_offset)
+
+    def _fail(self, message: str, offset: int, tag: Optional[int] = None,
+              kind: str = "unparsed", skip: int = 1, stray: bool = False):
+        """Where the strict grammar fails: raise (strict), or report the damage
+        and keep the bytes from ``offset`` raw, up to the next point where the
+        structure makes sense (at least ``skip`` bytes; exactly the 8-byte
+        header when ``stray``). Returns the Damage event."""
+        if not self._salvaging(offset):
+            raise self._error(message, offset, tag)
+        path = tuple(self._path) + ((tag,) if tag is not None else ())
+        self._problems += 1
+        if self._problems > self.max_problems and not self._give_up:
+            self._give_up = True
+            kind, stray = "too-many-problems", False
+            message = (f"more than {self.max_problems} problems: the rest of the input is "
+                       f"kept as raw bytes (first: {message})")
+        if kind == "truncated":
+            self._cut = True
+        self._pos = offset - self._base
+        self._raw_start = offset
+        self._raw_scan = offset + (8 if stray else max(1, skip))
+        self._raw_stray = stray
+        if self._phase != _RAW:
+            self._raw_resume = _META if self._phase == _META else _BODY
+        self._phase = _RAW
+        return Damage(offset, path, kind, message)
+
+    def _raw(self):
+        """Emit the raw bytes of a salvage up to the resync point."""
+        frame = self._stack[-1]
+        base = self._base
+        have = base + len(self._buf)
+        start = self._raw_start
+        limit = frame.end
+        if self._give_up:
+            limit = None
+        stop = have if limit is None else min(limit, have)
+        known_end = self._eof or (limit is not None and limit <= have)
+        if self._raw_stray:
+            found = min(start + 8, stop)
+        elif self._give_up:
+            found = stop if self._eof else None
+        else:
+            room = limit
+            if room is None:
+                room = have if self._eof else (
+                    self.total_size if self.total_size is not None and self._inflater is None
+                    else 1 << 62)
+            scan_end = stop if known_end else have - 12
+            found = None
+            if scan_end > self._raw_scan:
+                kind = frame.kind
+                found = find_resync(self._buf, self._raw_scan - base, scan_end - base,
+                                    room - base, Context(frame.explicit, frame.little),
+                                    _CONTAINER[kind],
+                                    self._last_tag if len(self._stack) == 1 else -1,
+                                    kind == _ITEM and frame.end is None)
+                if found is not None:
+                    found += base
+                else:
+                    self._raw_scan = scan_end
+            if found is None and known_end:
+                found = stop
+        if found is None:
+            # not yet known where the damage ends: emit what is scanned (bounded memory)
+            upto = min(self._raw_scan, have - 12)
+            if upto - start < self.chunk_size:
+                return None
+            found = upto
+            resume = False
+        else:
+            resume = True
+            if found <= start:      # (never loop on the same bytes)
+                found = min(start + 1, have)
+        p = start - base
+        n = found - start
+        self._pos = p + n
+        self._raw_start = found
+        if resume:
+            self._phase = self._raw_resume
+        if n <= self.chunk_threshold:
+            return Unparsed(start, n, self._buf[p:p + n])
+        buf, size = self._buf, self.chunk_size
+        self._pending[0:0] = [ValueChunk(buf[i:min(i + size, p + n)], i + size >= p + n)
+                              for i in range(p, p + n, size)]
+        return Unparsed(start, n, None)
+
+    def _close_truncated(self, frame: _Frame, absolute: int):
+        """Close a container that the end of the input (or the damage) cut."""
+        self._stack.pop()
+        kind = frame.kind
+        if kind == _ITEM:
+            return ItemEnd(absolute, False, 0, True)
+        self._path.pop()
+        if kind == _SEQUENCE:
+            return SequenceEnd(absolute, False, 0, True)
+        return FragmentsEnd(absolute, 0, True)
+
+    def _cut_value(self, message: str, offset: int, tag: int, event):
+        """A value cut by the end of the input: the damage, then ``event``."""
+        if not self._salvaging(offset):
+            raise self._error(message, offset, tag)
+        self._problems += 1
+        self._cut = True
+        if type(event) is Element and event.tag == TRANSFER_SYNTAX and self._phase == _META \
+                and len(self._stack) == 1:
+            self._set_transfer_syntax(event.value)   # (what a writer of these bytes declares)
+        self._pending.append(event)
+        return Damage(offset, tuple(self._path) + (tag,), "truncated", message)
+
     # -- output ------------------------------------------------------------
     def events(self) -> Iterator[object]:
         """Yield every event the input fed so far allows."""
@@ -253,6 +433,8 @@ class P10Reader:
                 continue
             event = body() if self._phase == _BODY else step()   # (_BODY: _step's first case)
             if event is None:
+                if self._inflater is not None and self._pump():
+                    continue
                 return
             yield event
 
@@ -275,6 +457,8 @@ class P10Reader:
             return self._body_start()
         if phase == _TRAILING:
             return self._trailing()
+        if phase == _RAW:
+            return self._raw()
         return None
 
     def _preamble(self):
@@ -283,6 +467,7 @@ class P10Reader:
         buf = self._buf
         self._phase = _META_START
         if buf[128:132] == b"DICM":
+            self._dicm = True
             self._pos = 132
             return Preamble(buf[:128])
         return Preamble(None)
@@ -294,6 +479,7 @@ class P10Reader:
         if self._available() >= 6 and starts_meta_group(buf[p:p + 6]):
             explicit = meta_is_explicit(buf[p:p + 6])
             self._meta_encoding = Encoding(explicit, True)
+            self._meta_offset = self._base + p   # (a group length here counts what follows)
             self._stack = [_Frame(_DATASET, None, explicit, True, 0)]
             self._phase = self._resume = _META
             self._had_meta = True
@@ -316,8 +502,18 @@ class P10Reader:
         if type(event) in (SequenceStart, FragmentsStart):
             # meta elements are primitive; a container here would leave the
             # meta group (ended by the first tag outside group 0002) open
-            raise self._error("the file meta group cannot hold a sequence or an "
-                              "undefined-length value", event.offset)
+            header = self._base + self._pos - event.offset
+            if not self.strict:
+                self._stack.pop()
+                self._path.pop()
+            return self._fail("the file meta group cannot hold a sequence or an "
+                              "undefined-length value", event.offset, kind="meta-group",
+                              skip=header)
+        if type(event) is Element and event.tag == META_GROUP_LENGTH and event.value is not None \
+                and len(event.value) == 4 and self._meta_length is None \
+                and event.offset == self._meta_offset:
+            self._meta_length = (event.offset, self._base + self._pos,
+                                 int.from_bytes(event.value, "little"))
         if type(event) is Element and event.tag == TRANSFER_SYNTAX:
             if event.value is not None:
                 self._set_transfer_syntax(event.value)
@@ -331,6 +527,19 @@ class P10Reader:
     def _body_start(self):
         if self._available() < 8 and not self._eof:
             return None
+        if self._meta_length is not None:
+            offset, after, declared = self._meta_length
+            self._meta_length = None
+            held = self._base + self._pos - after
+            # (a meta group cut by the end of the input is reported as that)
+            if held != declared and not self._cut and not (self._eof and
+                                                           self._available() < 8):
+                message = (f"FileMetaInformationGroupLength is {declared}, but the meta group "
+                           f"holds {held} bytes after it")
+                if self.strict:
+                    raise self._error(message, offset, META_GROUP_LENGTH)
+                self._problems += 1
+                return Damage(offset, (META_GROUP_LENGTH,), "meta-group", message)
         declared = encoding_for(self.transfer_syntax)
         if declared is not None and declared.deflated and self._inflater is None:
             self._start_inflate()
@@ -338,10 +547,11 @@ class P10Reader:
                 return None
         head = self._buf[self._pos:self._pos + 8]
         encoding = detect_encoding(head, declared)
-        if declared is None and is_null_tag_start(head):
+        if declared is None and is_null_tag_start(head) and (self.strict or not self._dicm):
             raise self._error("not a DICOM file: no preamble, no meta group, and the first "
                               "element has tag (0000,0000)")
         self.encoding = encoding
+        self._body_offset = self._base + self._pos
         self._seen_element = False
         self._stack = [_Frame(_DATASET, None, encoding.explicit_vr, encoding.little_endian, 0)]
         self._phase = self._resume = _BODY
@@ -371,7 +581,7 @@ class P10Reader:
             return self._item_tag(frame, tag, length, absolute)
         kind = frame.kind
         if kind == _SEQUENCE or kind == _FRAGMENTS:
-            raise self._error(f"expected an item tag, found {tag >> 16:04X},{tag & 0xFFFF:04X}",
+            return self._fail(f"expected an item tag, found {tag >> 16:04X},{tag & 0xFFFF:04X}",
                               absolute)
         raw_vr = None
         reserved = 0
@@ -386,7 +596,8 @@ class P10Reader:
                 if avail < 12:
                     if not self._eof:
                         return None
-                    raise self._error("truncated element header", absolute, tag)
+                    return self._fail("truncated: input ends inside an element header",
+                                      absolute, tag, "truncated")
                 reserved, length = (_LE_HL if little else _BE_HL).unpack_from(buf, p + 6)
                 header = 12
             else:
@@ -397,9 +608,10 @@ class P10Reader:
             if group == 0x0002 and self._phase == _BODY:
                 # The Ion document keeps group 0002 in the meta group, which the
                 # writer puts first: one here would move there on the way back.
-                raise self._error("file meta element in the data set: group 0002 "
+                return self._fail("file meta element in the data set: group 0002 "
                                   "belongs in the meta group at the start of the file",
-                                  absolute, tag)
+                                  absolute, tag, "meta-group",
+                                  header + length if length != UNDEFINED else header)
             self._seen_element = True
             self._last_tag = tag
         if length == UNDEFINED:
@@ -416,8 +628,15 @@ class P10Reader:
 
     def _defined_end(self, frame: _Frame, absolute: int):
         """The end of a defined-length item or sequence is reached."""
-        if absolute > frame.end and frame.kind != _SEQUENCE:
-            raise self._error("element runs past the end of its item", absolute)
+        if absolute > frame.end and frame.kind != _SEQUENCE or self._give_up or self._cut:
+            if not self._salvaging(absolute):
+                raise self._error("element runs past the end of its item", absolute)
+            if self._give_up or self._cut:
+                return self._close_truncated(frame, absolute)
+            self._problems += 1
+            self._pending.append(self._close_truncated(frame, absolute))
+            return Damage(absolute, tuple(self._path), "length-past-end",
+                          "element runs past the end of its item")
         # (a last item that overruns its sequence's declared length is kept;
         # the declared length travels in the events)
         return self._close_frame(frame, absolute, False, 0)
@@ -427,16 +646,28 @@ class P10Reader:
         if not self._eof:
             return None
         if frame.kind == _DATASET:
-            if not self._seen_element and not self._had_meta:
-                raise self._error("not a DICOM file: no data elements"
-                                  + (" (empty input)" if self._size == 0 else ""))
+            if not self._seen_element and not self._had_meta and not self._problems:
+                message = "not a DICOM file: no data elements" + (
+                    " (empty input)" if self._size == 0 else "")
+                if self.strict or not self._dicm:
+                    raise self._error(message)
+                # a "DICM" prefix and nothing (or a few bytes) after it: damaged DICOM
+                message = "truncated: no data elements after the preamble"
+                if avail:
+                    return self._fail(message, self._base + self._pos, kind="truncated",
+                                      skip=avail)
+                self._problems += 1
+                self._cut = True
+                self._pending.append(self._finish())
+                return Damage(self._base + self._pos, (), "truncated", message)
             if avail == 0:
                 return self._finish()
             buf, p = self._buf, self._pos
-            if self._cut_header(buf, p, avail, frame):
-                raise self._error(f"truncated: input ends {avail} bytes into an element "
+            if self._cut_header(buf, p, avail, frame) and not self._cut:
+                return self._fail(f"truncated: input ends {avail} bytes into an element "
                                   "header", self._base + p,
-                                  self._tag_at(buf, p, frame) if avail >= 4 else None)
+                                  self._tag_at(buf, p, frame) if avail >= 4 else None,
+                                  "truncated")
             if self._phase == _META:
                 # the data set begins here, as after a shorter tail: the bytes
                 # belong to it (deflated or not), not to the meta group
@@ -444,8 +675,19 @@ class P10Reader:
                 return self._body_start()
             self._phase = _TRAILING
             return self._trailing()
-        raise self._error("truncated: input ends inside "
-                          + ("a sequence" if frame.kind != _ITEM else "an item"))
+        absolute = self._base + self._pos
+        if self._cut or self._give_up:
+            return self._close_truncated(frame, absolute)
+        message = "truncated: input ends inside " + (
+            "an item" if frame.kind == _ITEM else "encapsulated data"
+            if frame.kind == _FRAGMENTS else "a sequence")
+        if avail:
+            return self._fail(message, absolute, kind="truncated", skip=avail)
+        if not self._salvaging(absolute):
+            raise self._error(message)
+        self._problems += 1
+        self._cut = True
+        return Damage(absolute, tuple(self._path), "truncated", message)
 
     def _not_an_element(self, frame: _Frame, tag: int, vr_bytes: bytes, absolute: int):
         """Explicit VR bytes that are not a VR: trailing bytes after the data
@@ -455,19 +697,22 @@ class P10Reader:
                                                            True):
             self._phase = _TRAILING
             return self._trailing()
-        raise self._error(f"invalid VR bytes {vr_bytes!r}", absolute, tag)
+        return self._fail(f"invalid VR bytes {vr_bytes!r}", absolute, tag)
 
     def _defined(self, frame: _Frame, tag: int, vr: str, length: int, header: int,
                  raw_vr: Optional[bytes], reserved: int, absolute: int):
         """An element of defined length: a sequence, or a value whole or in chunks."""
         end = absolute + header + length
         if frame.end is not None and end > frame.end:
-            raise self._error(f"length {length} runs past the end of its item or sequence",
-                              absolute, tag)
+            return self._fail(f"length {length} runs past the end of its item or sequence",
+                              absolute, tag, "length-past-end")
         p = self._pos
         if vr == "SQ":
             self._pos = p + header
-            self._push(_SEQUENCE, end, frame.explicit, frame.little, tag, absolute)
+            damage = self._push(_SEQUENCE, end, frame.explicit, frame.little, tag, absolute,
+                                header + length)
+            if damage is not None:
+                return damage
             return SequenceStart(tag, vr, length, absolute, raw_vr, reserved)
         if not frame.explicit and vr == "UN" and length >= 8:
             if self._available() < header + 4 and not self._eof:
@@ -475,16 +720,21 @@ class P10Reader:
             if implicit_value_is_sequence(vr, length, self._buf[p + header:p + header + 4]):
                 # A sequence that the dictionary does not know (private, implicit VR).
                 self._pos = p + header
-                self._push(_SEQUENCE, end, False, True, tag, absolute)
+                damage = self._push(_SEQUENCE, end, False, True, tag, absolute,
+                                    header + length)
+                if damage is not None:
+                    return damage
                 return SequenceStart(tag, "SQ", length, absolute)
         if length <= self.chunk_threshold:
             avail = self._available()
             if avail < header + length:
                 if not self._eof:
                     return None
-                raise self._error(f"truncated: value of length {length} needs "
-                                  f"{header + length - avail} more bytes than the input has",
-                                  absolute, tag)
+                self._pos = len(self._buf)
+                return self._cut_value(
+                    f"truncated: value of length {length} needs "
+                    f"{header + length - avail} more bytes than the input has", absolute, tag,
+                    Element(tag, vr, length, absolute, self._buf[p + header:], raw_vr, reserved))
             self._pos = p + header + length
             return Element(tag, vr, length, absolute, self._buf[p + header:p + header + length],
                            raw_vr, reserved)
@@ -500,7 +750,7 @@ class P10Reader:
         self._phase = _VALUE
 
     def _check_size(self, end: int, offset: int, tag: int) -> None:
-        if self.total_size is not None and self._inflater is None and end > self.total_size:
+        if self.strict and self.total_size is not None and self._inflater is None and end > self.total_size:
             raise self._error(f"length runs {end - self.total_size} bytes past the end of "
                               f"the input ({self.total_size} bytes)", offset, tag)
 
@@ -513,24 +763,38 @@ class P10Reader:
         return cut_header(buf[p:p + avail], frame.little, frame.explicit, self._last_tag)
 
     def _push(self, kind: int, end: Optional[int], explicit: bool, little: bool,
-              tag: int, offset: int) -> None:
+              tag: int, offset: int, size: int = 8):
+        """Open a container; past the depth limit, its bytes (``size`` of
+        them, or up to the resync point) are kept raw: returns that Damage."""
         if len(self._stack) >= self.max_depth:
-            raise self._error(f"nesting deeper than {self.max_depth} levels", offset, tag)
+            frame = self._stack[-1]
+            fits = end is not None and (frame.end is None or end <= frame.end) and (
+                self.total_size is None or end <= self.total_size or self._inflater is not None)
+            # (the rest of this level is raw: every header inside would be too deep too)
+            return self._fail(f"nesting deeper than {self.max_depth} levels", offset, tag,
+                              "too-deep", size if fits else 1 << 62)
         self._stack.append(_Frame(kind, end, explicit, little, tag))
         if kind != _ITEM:
             self._path.append(tag)
+        return None
 
     def _open_undefined(self, frame, tag, vr, absolute, header, raw_vr, reserved):
-        self._pos += header
         opens, vr = undefined_length_opens(tag, vr, raw_vr, frame.explicit)
         if opens == "sequence":
             inner = Context(frame.explicit, frame.little).inside(vr, UNDEFINED)
-            self._push(_SEQUENCE, None, inner.explicit, inner.little, tag, absolute)
+            damage = self._push(_SEQUENCE, None, inner.explicit, inner.little, tag, absolute)
+            if damage is not None:
+                return damage
+            self._pos += header
             return SequenceStart(tag, vr, UNDEFINED, absolute, raw_vr, reserved)
         if opens == "fragments":
-            self._push(_FRAGMENTS, None, frame.explicit, frame.little, tag, absolute)
+            damage = self._push(_FRAGMENTS, None, frame.explicit, frame.little, tag, absolute)
+            if damage is not None:
+                return damage
+            self._pos += header
             return FragmentsStart(tag, vr, absolute, raw_vr, reserved)
-        raise self._error(f"undefined length is not allowed for VR {vr}", absolute, tag)
+        return self._fail(f"undefined length is not allowed for VR {vr}", absolute, tag,
+                          skip=header)
 
     def _item_tag(self, frame: _Frame, tag: int, length: int, absolute: int):
         kind = frame.kind
@@ -538,34 +802,44 @@ class P10Reader:
             if kind == _SEQUENCE:
                 self._pos += 8
                 end = None if length == UNDEFINED else absolute + 8 + length
-                self._push(_ITEM, end, frame.explicit, frame.little, tag, absolute)
+                damage = self._push(_ITEM, end, frame.explicit, frame.little, tag, absolute,
+                                    8 if end is None else 8 + length)
+                if damage is not None:
+                    return damage
                 return ItemStart(absolute, length)
             if kind == _FRAGMENTS:
                 return self._fragment(tag, length, absolute)
-            raise self._error("item tag outside a sequence", absolute, tag)
+            return self._fail("item tag outside a sequence", absolute, tag,
+                              "stray-delimiter", stray=True)
         if tag == ITEM_END:
             if kind != _ITEM or frame.end is not None:
-                raise self._error("item delimiter outside an undefined-length item", absolute, tag)
+                return self._fail("item delimiter outside an undefined-length item",
+                                  absolute, tag, "stray-delimiter", stray=True)
             self._pos += 8
             return self._close_frame(frame, absolute, True, length)
         if tag == SEQUENCE_END:
             if kind not in (_SEQUENCE, _FRAGMENTS) or frame.end is not None:
-                raise self._error("sequence delimiter outside an undefined-length sequence",
-                                  absolute, tag)
+                return self._fail("sequence delimiter outside an undefined-length sequence",
+                                  absolute, tag, "stray-delimiter", stray=True)
             self._pos += 8
             return self._close_frame(frame, absolute, True, length)
-        raise self._error(f"unknown item tag {tag >> 16:04X},{tag & 0xFFFF:04X}", absolute)
+        return self._fail(f"unknown item tag {tag >> 16:04X},{tag & 0xFFFF:04X}", absolute,
+                          kind="stray-delimiter", stray=True)
 
     def _fragment(self, tag: int, length: int, absolute: int):
         """One item of encapsulated data: whole, or in chunks when long."""
         if length == UNDEFINED:
-            raise self._error("fragment with undefined length", absolute, tag)
+            return self._fail("fragment with undefined length", absolute, tag,
+                              "stray-delimiter", stray=True)
         if length <= self.chunk_threshold:
             if self._available() < 8 + length:
                 if not self._eof:
                     return None
-                raise self._error(f"truncated: fragment of length {length} "
-                                  "runs past the end of the input", absolute, tag)
+                p = self._pos
+                self._pos = len(self._buf)
+                return self._cut_value(f"truncated: fragment of length {length} "
+                                       "runs past the end of the input", absolute, tag,
+                                       Fragment(absolute, length, self._buf[p + 8:]))
             p = self._pos
             self._pos = p + 8 + length
             return Fragment(absolute, length, self._buf[p + 8:p + 8 + length])
@@ -591,9 +865,16 @@ class P10Reader:
         if self._available() < size:
             if not self._eof:
                 return None
-            raise self._error(f"truncated: value needs {self._remaining - self._available()} "
-                              "more bytes than the input has", self._value_offset,
-                              self._value_tag)
+            p = self._pos
+            self._pos = len(self._buf)
+            self._phase = self._resume
+            data = self._buf[p:]
+            if self._syntax_parts is not None:
+                self._set_transfer_syntax(b"".join(self._syntax_parts) + data)
+                self._syntax_parts = None
+            return self._cut_value(f"truncated: value needs {self._remaining - len(data)} "
+                                   "more bytes than the input has", self._value_offset,
+                                   self._value_tag, ValueChunk(data, True))
         p = self._pos
         self._pos = p + size
         self._remaining -= size
@@ -610,21 +891,52 @@ class P10Reader:
 
     # -- the end -----------------------------------------------------------
     def _trailing(self):
-        """Bytes after the data set: emitted whole when short, else in chunks."""
+        """Bytes after the data set: emitted whole when short, else in chunks
+        as they arrive (so gigabytes of them are never held). When elements
+        follow them within ``chunk_threshold`` bytes, they are damage in the
+        data set instead (``wire.elements_follow``)."""
+        if not self._streaming_trailing:
+            p = self._pos
+            avail = self._available()
+            if not self._eof and avail <= self.chunk_threshold:
+                return None
+            window = min(avail, self.chunk_threshold)
+            stop = self.total_size if self.total_size is not None and \
+                self._inflater is None else 1 << 62
+            if self._eof:
+                stop = self._base + len(self._buf)
+            frame = self._stack[0]
+            resume = elements_follow(self._buf, p + 1, p + window, stop - self._base,
+                                     Context(frame.explicit, frame.little), self._last_tag)
+            if resume is not None:
+                self._phase = _BODY
+                return self._fail(f"{resume - p} bytes that do not form an element, and "
+                                  f"elements after them", self._base + p, skip=resume - p)
+            if not self._eof:
+                self._streaming_trailing = True
+                return Trailing(self._base + p, None)
+            data = self._buf[p:]
+            self._pos = len(self._buf)
+            self._phase = _DONE
+            self._pending.extend(self._end_events())
+            if not data:
+                return self._pending.pop(0)
+            if len(data) <= self.chunk_threshold:
+                return Trailing(self._base + p, data)
+            chunks = [data[i:i + self.chunk_size] for i in range(0, len(data), self.chunk_size)]
+            self._pending[0:0] = [ValueChunk(c, i == len(chunks) - 1)
+                                  for i, c in enumerate(chunks)]
+            return Trailing(self._base + p, None)
+        p = self._pos
+        if self._available() > self.chunk_size:      # a byte after it: not the last
+            self._pos = p + self.chunk_size
+            return ValueChunk(self._buf[p:self._pos], False)
         if not self._eof:
             return None
-        p = self._pos
-        data = self._buf[p:]
         self._pos = len(self._buf)
         self._phase = _DONE
         self._pending.extend(self._end_events())
-        if not data:
-            return self._pending.pop(0)
-        if len(data) <= self.chunk_threshold:
-            return Trailing(self._base + p, data)
-        chunks = [data[i:i + self.chunk_size] for i in range(0, len(data), self.chunk_size)]
-        self._pending[0:0] = [ValueChunk(c, i == len(chunks) - 1) for i, c in enumerate(chunks)]
-        return Trailing(self._base + p, None)
+        return ValueChunk(self._buf[p:], True)
 
     def _finish(self):
         self._phase = _DONE
@@ -635,11 +947,16 @@ class P10Reader:
     def _end_events(self) -> list:
         events: list = []
         if self._inflater is not None:
-            if not self._inflater.eof:
+            events.extend(self._late)
+            if not self._inflater.eof and not self._deflate_broken:
                 # a deflate stream always ends with a final block: without it the
                 # file was cut, even when the inflated bytes end between elements
-                raise DicomParseError("truncated: the deflated data set ends before its "
-                                      "compressed stream does", self._size, (), self.name)
+                message = "truncated: the deflated data set ends before its compressed " \
+                          "stream does"
+                if not self._salvaging(self._size):
+                    raise DicomParseError(message, self._size, (), self.name)
+                events.append(Damage(self._size, (), "deflate", message + ": the compressed "
+                                     "bytes are kept as they are"))
             events.append(self._deflate_info())
             if self._raw_tail:
                 events.append(Trailing(self._raw_offset + self._raw_seen, self._raw_tail))

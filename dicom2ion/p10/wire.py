@@ -292,3 +292,139 @@ def is_null_tag_start(head: bytes) -> bool:
     """Input without preamble or meta group whose first tag is (0000,0000):
     not DICOM at all."""
     return head[:4] == b"\0\0\0\0"
+
+
+# -- where a salvage read goes on ---------------------------------------------------
+_CANDIDATES: dict = {}
+
+
+def _group_bytes(group: int, little: bool) -> bytes:
+    import re
+    return re.escape((_LE_H if little else _BE_H).pack(group))
+
+
+def _candidates(explicit: bool, little: bool, group: int):
+    """A compiled pattern that finds where a header may start (then checked
+    by ``plausible_header``): an item or delimiter tag, or in explicit VR
+    valid VR bytes at bytes 4-5, in implicit VR a standard group (or
+    ``group``)."""
+    key = (explicit, little, group if not explicit else None)
+    pattern = _CANDIDATES.get(key)
+    if pattern is None:
+        import re
+        from ..dictionary import _ENTRIES  # the standard groups
+        items = b"|".join(re.escape(item_header(t, 0, little)[:4])
+                          for t in (ITEM, ITEM_END, SEQUENCE_END))
+        if explicit:
+            vrs = b"|".join(re.escape(v) for v in VR_FROM_BYTES)
+            body = b"....(?:" + vrs + b")"
+        else:
+            groups = sorted({t >> 16 for t in _ENTRIES if t >> 16 != ITEM_GROUP} | {group})
+            body = b"(?:" + b"|".join(_group_bytes(g, little) for g in groups if g >= 0) + b")"
+        pattern = re.compile(b"(?=" + items + b"|" + body + b")", re.DOTALL)
+        _CANDIDATES[key] = pattern
+    return pattern
+
+
+def plausible_header(buf, p: int, stop: int, ctx: Context, container: str,
+                     last_tag: int, undefined_item: bool) -> bool:
+    """Whether the bytes at ``p`` read as a header that makes sense here,
+    with ``stop`` the end of the bytes the header's value may use (the end
+    of its item or sequence, or of the input). ``container`` is "data set"
+    (a data set or an item), "sequence" or "fragments". In a sequence: an
+    item or the sequence delimiter; in fragments: a fragment item or the
+    delimiter; in a data set: the item delimiter of an undefined-length item,
+    or an element whose tag is above ``last_tag``, whose group is a standard
+    one (or the latest tag's group), whose VR is valid (explicit VR) or tag
+    known (implicit VR), and whose length fits (or is an undefined length
+    that opens a sequence or encapsulated data)."""
+    if stop - p < 8 or len(buf) - p < 8:
+        return False
+    little = ctx.little
+    group, elem, length = (_ITEM_LE if little else _ITEM_BE).unpack_from(buf, p)
+    tag = (group << 16) | elem
+    room = stop - p - 8
+    if group == ITEM_GROUP:
+        if tag == SEQUENCE_END:
+            return container != "data set" and length == 0
+        if tag == ITEM_END:
+            return container == "data set" and undefined_item and length == 0
+        if tag == ITEM:
+            return container == "fragments" and length <= room or \
+                container == "sequence" and (length == 0xFFFFFFFF or length <= room)
+        return False
+    if container != "data set" or tag <= last_tag or group == 0:
+        return False
+    if not (is_standard_group(group) or group == last_tag >> 16):
+        return False
+    if ctx.explicit:
+        known = VR_FROM_BYTES.get(bytes(buf[p + 4:p + 6]))
+        if known is None:
+            return False
+        vr, long_form = known
+        if long_form:
+            if stop - p < 12 or len(buf) - p < 12:
+                return False
+            reserved, length = (_LE_HL if little else _BE_HL).unpack_from(buf, p + 6)
+            room -= 4
+            if reserved:
+                return False
+            if length == 0xFFFFFFFF:
+                return undefined_length_opens(tag, vr, None, True)[0] is not None
+        else:
+            length = (_LE_H if little else _BE_H).unpack_from(buf, p + 6)[0]
+        return length <= room
+    if lookup(tag) is None and group != last_tag >> 16:
+        return False
+    if length == 0xFFFFFFFF:
+        return True
+    return length <= room
+
+
+def _resync_points(buf, start: int, end: int, stop: int, ctx: Context, container: str,
+                   last_tag: int, undefined_item: bool):
+    pattern = _candidates(ctx.explicit, ctx.little, last_tag >> 16 if last_tag > 0 else -1)
+    for match in pattern.finditer(buf, start, min(len(buf), end + 8)):
+        q = match.start()
+        if q >= end:
+            return
+        if plausible_header(buf, q, stop, ctx, container, last_tag, undefined_item):
+            yield q
+
+
+def find_resync(buf, start: int, end: int, stop: int, ctx: Context, container: str,
+                last_tag: int, undefined_item: bool) -> Optional[int]:
+    """The first position in ``buf[start:end]`` where ``plausible_header``
+    holds (``stop`` as there), or None."""
+    return next(_resync_points(buf, start, end, stop, ctx, container, last_tag,
+                               undefined_item), None)
+
+
+def elements_follow(buf, start: int, end: int, stop: int, ctx: Context,
+                    last_tag: int) -> Optional[int]:
+    """Where top-level elements resume after bytes that cannot start one (so
+    that those bytes are damage, not trailing bytes): the first plausible
+    header in ``buf[start:end]`` whose element ends exactly at ``stop`` (the
+    end of the input) or is followed by another plausible header, or None."""
+    little = ctx.little
+    for q in _resync_points(buf, start, end, stop, ctx, "data set", last_tag, False):
+        group, elem, length = (_ITEM_LE if little else _ITEM_BE).unpack_from(buf, q)
+        header = 8
+        if ctx.explicit:
+            vr, long_form = VR_FROM_BYTES[bytes(buf[q + 4:q + 6])]
+            if long_form:
+                length = (_LE_HL if little else _BE_HL).unpack_from(buf, q + 6)[1]
+                header = 12
+            else:
+                length = (_LE_H if little else _BE_H).unpack_from(buf, q + 6)[0]
+        if length == 0xFFFFFFFF:
+            return q
+        after = q + header + length
+        if after == stop or plausible_header(buf, after, stop, ctx, "data set",
+                                             (group << 16) | elem, False):
+            return q
+    return None
+
+
+_LE_HL = struct.Struct("<HL")
+_BE_HL = struct.Struct(">HL")

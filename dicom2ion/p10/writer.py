@@ -8,6 +8,12 @@ something else (a length that disagrees with its value, an end without a
 start, a start left open at ``End``, ...). So every event stream is either
 written exactly or refused.
 
+The events of a salvage read are written too: ``Unparsed`` bytes verbatim
+wherever they stand, container ends with ``truncated`` without delimiter or
+length check, and a value shorter than its declared length (the input was
+cut there), after which only truncated ends, ``DeflateInfo`` and ``End`` may
+follow. ``Damage`` events are diagnostics and ignored.
+
 A defined-length sequence or item whose ``length`` is None is measured: its
 bytes are gathered and its length written once known. A deflated data set
 is gathered in a spooled temporary file and compressed when the
@@ -26,7 +32,7 @@ from ..errors import WriteError, format_tag
 from ..events import (
     UNDEFINED, DataSetStart, DeflateInfo, Element, End, FileMetaStart,
     Fragment, FragmentsEnd, FragmentsStart, ItemEnd, ItemStart, Preamble,
-    SequenceEnd, SequenceStart, Trailing, ValueChunk,
+    SequenceEnd, SequenceStart, Trailing, ValueChunk, Damage, Unparsed,
 )
 from .syntax import Encoding, encoding_for
 from .vr import ALL_VRS, LONG_VRS, VR_FROM_BYTES
@@ -115,6 +121,9 @@ class P10Writer:
         self._data_set: Optional[DataSetStart] = None
         self._top_elements = 0            # top-level elements of the data set (0, or more)
         self._first_pending = False       # the first one's header is still to be checked
+        self._cut = False                 # a value was cut short: the input ended there
+        self._raw_meta = False            # unparsed bytes stand in the meta group
+        self._preamble_written = False    # a preamble and "DICM" (a reader salvages after them)
     # -- refusing ------------------------------------------------------------------
     def _where(self) -> str:
         place = _PHASE_NAMES[self._phase]
@@ -178,10 +187,16 @@ class P10Writer:
         """Write one event, or refuse it with WriteError."""
         handler = _HANDLERS.get(type(event))
         if handler is None:
+            if type(event) is Damage:
+                return
             raise WriteError(f"not an event: {event!r}")
         if self._value is not None and type(event) is not ValueChunk:
             raise self._refuse(event, f"the value of {self._value.owner} is not complete "
                                       f"({self._value.left} bytes missing)")
+        if self._cut and not (getattr(event, "truncated", False) or type(event) in _AFTER_CUT
+                              or self._phase == _DEFLATED):
+            raise self._refuse(event, "a value was cut short (the input ended there): only "
+                                      "truncated ends, DeflateInfo and End may follow")
         handler(self, event)
 
     def write_all(self, events: Iterable[object]) -> None:
@@ -189,7 +204,7 @@ class P10Writer:
         write = self.write
         element = self._element
         for event in events:
-            if type(event) is Element and self._value is None:
+            if type(event) is Element and self._value is None and not self._cut:
                 element(event)          # (what write() does for it, one call less)
             else:
                 write(event)
@@ -255,7 +270,7 @@ class P10Writer:
         """The reader detects the encoding from the first header: it must agree."""
         if len(self._levels) != 1 and not force:
             return
-        if self._phase == _META and (self._meta_elements == 1 or force):
+        if self._phase == _META and (self._meta_elements == 1 and not self._raw_meta or force):
             if meta_is_explicit(header) != self._levels[0].ctx.explicit:
                 raise self._refuse(event, "its header would make the file meta group read as "
                                           + ("implicit" if self._levels[0].ctx.explicit
@@ -267,7 +282,8 @@ class P10Writer:
     def _check_detected(self, event, head: bytes) -> None:
         ds = self._data_set
         declared = encoding_for(ds.transfer_syntax)
-        if declared is None and self._meta_elements == 0 and is_null_tag_start(head):
+        if declared is None and self._meta_elements == 0 and is_null_tag_start(head) \
+                and not self._preamble_written:
             raise self._refuse(event, "a file without meta group cannot begin with tag "
                                       "(0000,0000)")
         got = detect_encoding(head, declared)
@@ -351,9 +367,11 @@ class P10Writer:
         """A whole value, checked and written, or the start of one in chunks
         (``prefix`` + the tag name what it belongs to, in messages)."""
         if value is not None:
-            if len(value) != length:
+            if len(value) > length:
                 raise self._refuse(event, f"length {length} disagrees with its value of "
                                           f"{len(value)} bytes")
+            if len(value) < length:
+                self._cut = True      # the input ended inside this value
             if check is not None:
                 check(value, True)
             self._write(value)
@@ -373,9 +391,11 @@ class P10Writer:
                 raise self._refuse(event, f"{len(data)} bytes, but the value of {value.owner} "
                                           f"has only {value.left} left")
             value.left -= len(data)
-            if event.last != (value.left == 0):
+            if not event.last and value.left == 0:
                 raise self._refuse(event, f"last={event.last}, but the value of {value.owner} "
                                           f"has {value.left} bytes left")
+            if event.last and value.left:
+                self._cut = True      # the input ended inside this value
         if value.check is not None:
             value.head += data[:16]
             if value.check(value.head, event.last):
@@ -459,6 +479,12 @@ class P10Writer:
         level = self._levels[-1]
         if level.kind != kind or len(self._levels) == 1:
             raise self._refuse(event, f"no {kind} is open")
+        if event.truncated:
+            if delimited or length:
+                raise self._refuse(event, "a truncated end has no delimiter")
+            if level.buffer is not None:
+                raise self._refuse(event, f"a truncated {kind} needs its declared length")
+            return level
         if delimited != (level.length == UNDEFINED):
             raise self._refuse(event, f"a {kind} of "
                                       + ("undefined" if level.length == UNDEFINED else "defined")
@@ -471,7 +497,8 @@ class P10Writer:
     def _item_end(self, event: ItemEnd) -> None:
         level = self._check_end(event, _ITEM, event.delimited, event.length)
         content = self._written - level.start
-        if level.length is not None and level.length != UNDEFINED and content != level.length:
+        if level.length is not None and level.length != UNDEFINED and content != level.length \
+                and not event.truncated:
             raise self._refuse(event, f"the item holds {content} bytes, its header says "
                                       f"{level.length}")
         self._close(item_header(ITEM_END, event.length, level.ctx.little)
@@ -480,11 +507,12 @@ class P10Writer:
     def _sequence_end(self, event: SequenceEnd) -> None:
         level = self._check_end(event, _SEQUENCE, event.delimited, event.length)
         content = self._written - level.start
-        if level.length is not None and level.length != UNDEFINED and content < level.length:
+        if level.length is not None and level.length != UNDEFINED and content < level.length \
+                and not event.truncated:
             raise self._refuse(event, f"the sequence holds {content} bytes, its header says "
                                       f"{level.length}")
         if not level.ctx.explicit and level.length != UNDEFINED and level.items == 0 \
-                and implicit_vr(level.tag) != "SQ":
+                and implicit_vr(level.tag) != "SQ" and not event.truncated:
             raise self._refuse(event, "in implicit VR an empty defined-length sequence of an "
                                       "unknown tag reads as an empty element")
         self._close(item_header(SEQUENCE_END, event.length, level.ctx.little)
@@ -519,7 +547,30 @@ class P10Writer:
         level = self._levels[-1]
         if level.kind != _FRAGMENTS or self._phase not in (_META, _BODY):
             raise self._refuse(event, "no encapsulated data is open")
+        if event.truncated:
+            if event.length:
+                raise self._refuse(event, "a truncated end has no delimiter")
+            self._close()
+            return
         self._close(item_header(SEQUENCE_END, event.length, level.ctx.little))
+
+    # -- unparsed bytes -----------------------------------------------------------------
+    def _unparsed(self, event: Unparsed) -> None:
+        if self._phase not in (_META, _BODY):
+            raise self._refuse(event, "unparsed bytes stand in the meta group or the data set")
+        length = event.length
+        if length < 0 or (event.value is not None and len(event.value) != length):
+            raise self._refuse(event, f"length {length} disagrees with its bytes")
+        if len(self._levels) == 1:
+            self._levels[0].fast = False
+            if self._phase == _META:
+                self._raw_meta = True          # (the first meta header is not checked)
+            elif self._top_elements == 0:
+                self._top_elements = 1         # (nor the first data set header)
+        if event.value is not None:
+            self._write(event.value)
+        elif length:
+            self._value = _Value("unparsed bytes", length)
 
     # -- the file ----------------------------------------------------------------------
     def _preamble(self, event: Preamble) -> None:
@@ -532,6 +583,7 @@ class P10Writer:
         if len(event.data) != 128:
             raise self._refuse(event, f"a preamble is 128 bytes, not {len(event.data)}")
         self._write(event.data + b"DICM")
+        self._preamble_written = True
 
     def _meta_start(self, event: FileMetaStart) -> None:
         if self._phase != _PREAMBLE:
@@ -545,7 +597,7 @@ class P10Writer:
     def _data_set_start(self, event: DataSetStart) -> None:
         if self._phase not in (_PREAMBLE, _META) or len(self._levels) != 1:
             raise self._refuse(event, "the data set follows the preamble or the meta group")
-        if self._phase == _META and not self._meta_elements:
+        if self._phase == _META and not self._meta_elements and not self._raw_meta:
             raise self._refuse(event, "the file meta group is empty")
         declared = None
         if self._syntax is not None:
@@ -631,7 +683,7 @@ class P10Writer:
         """A data set without elements is read in the declared encoding."""
         if self._top_elements or self._data_set is None:
             return
-        if not self._meta_elements:
+        if not self._meta_elements and not self._raw_meta and not self._preamble_written:
             raise self._refuse(event, "a file needs a meta group or an element")
         self._check_detected(event, b"")
 
@@ -662,7 +714,10 @@ _HANDLERS = {
     FragmentsEnd: P10Writer._fragments_end, Preamble: P10Writer._preamble,
     FileMetaStart: P10Writer._meta_start, DataSetStart: P10Writer._data_set_start,
     Trailing: P10Writer._trailing, DeflateInfo: P10Writer._deflate_info, End: P10Writer._end,
+    Unparsed: P10Writer._unparsed,
 }
+# what may follow a value cut short (besides ends with ``truncated``)
+_AFTER_CUT = (DeflateInfo, End, DataSetStart)
 
 
 def write_events(events: Iterable[object], out: Optional[BinaryIO] = None, **options):
