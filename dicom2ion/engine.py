@@ -678,7 +678,7 @@ def summary(outcome: Outcome, statuses: Iterable[str], optional: Iterable[str] =
             if seconds > 0 else "")
     optional = set(optional)
     parts = ", ".join(f"{n} {s}" for s, n in counts.items() if n or s not in optional)
-    text = f"{parts}; {files} files, {mb:.1f} MB in {seconds:.2f} s{rate}"
+    text = f"{parts}; {files} file{'' if files == 1 else 's'}, {mb:.1f} MB in {seconds:.2f} s{rate}"
     if outcome.interrupted:
         text = "interrupted: " + text
     return text

@@ -57,7 +57,7 @@ ENGINES = {
     "cluster2": ["--engine", "dask"],           # + --scheduler ADDRESS of the running cluster
 }
 DASK_ENGINES = ("dask2", "cluster2")
-_SUMMARY = re.compile(r"files, ([0-9.]+) MB in ([0-9.]+) s")
+_SUMMARY = re.compile(r"files?, ([0-9.]+) MB in ([0-9.]+) s")
 
 
 def make_inputs(folder: Path, files: int, size: int) -> int:
