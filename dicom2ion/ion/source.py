@@ -87,6 +87,8 @@ def tag_of(name: str, path: str, keywords: Optional[Dict[str, int]] = None) -> i
 
 
 def _annotation(value) -> Optional[str]:
+    if type(value) in _BARE:
+        return None             # (a bare value has no annotations to look up)
     anns = getattr(value, "ion_annotations", None)
     if not anns:
         return None
@@ -105,7 +107,25 @@ _first = operator.itemgetter(0)
 _new = tuple.__new__      # Element(...) without the NamedTuple's Python-level __new__
 
 
-_BARE = frozenset((str, int, float, bytes, type(None)))   # already plain
+_BARE = frozenset((str, int, float, bytes, type(None)))   # already plain, never annotated
+
+# field name -> (tag, the VR the dictionary settles or None) for names the
+# built-in dictionary resolves: worked out once per name
+_NAME_INFO: Dict[str, tuple] = {}
+_NAME_INFO_LIMIT = 1 << 16      # (hex names of private tags are many: bounded)
+
+
+def _name_info(name: str) -> Optional[tuple]:
+    """(tag, dictionary VR) of a field name without the document's own
+    keywords, or None when it names no tag."""
+    tag = field_tag(name)
+    if tag is None:
+        return None
+    info = (tag, dictionary_vr(tag))
+    if len(_NAME_INFO) >= _NAME_INFO_LIMIT:
+        _NAME_INFO.clear()
+    _NAME_INFO[name] = info
+    return info
 
 
 def _plain(value):
@@ -322,13 +342,22 @@ class IonSource:
     def _fields(self, struct_value, path: str) -> list:
         """[(tag, vr, value, path)] of a data set struct."""
         out = []
+        append = out.append
+        keywords = self.keywords
+        names = _NAME_INFO
         for name, value in _items(struct_value):
-            name = str(name)
-            fpath = f"{path}.{name}"
-            tag = tag_of(name, fpath, self.keywords)
-            vr = _annotation(value)
+            if type(name) is not str:
+                name = str(name)
+            fpath = path + "." + name
+            info = None if keywords else (names.get(name) or _name_info(name))
+            if info is None:
+                tag = tag_of(name, fpath, keywords)
+                plain_vr = dictionary_vr(tag)
+            else:
+                tag, plain_vr = info
+            vr = None if type(value) in _BARE else _annotation(value)
             if vr is None:
-                vr = dictionary_vr(tag)
+                vr = plain_vr
                 if vr is None:
                     if isinstance(value, list):
                         vr = "SQ"
@@ -343,7 +372,7 @@ class IonSource:
                         vr = entry.vr
             elif vr not in ALL_VRS:
                 raise IonDocumentError(f"unknown VR annotation {vr!r}", fpath)
-            out.append((tag, vr, value, fpath))
+            append((tag, vr, value, fpath))
         return out
 
     def _data_set(self, fields: list, prefix: str, charsets: CharsetScope, explicit: bool,
@@ -355,9 +384,11 @@ class IonSource:
         counts: Dict[int, int] = {}
         elements = self.elements
         encode = values.encode
+        bare = _BARE
         for tag, vr, value, fpath in fields:
             seen = counts[tag] = counts.get(tag, 0) + 1
-            primitive = type(value) in _PRIMITIVE
+            kind = type(value)
+            primitive = kind in _PRIMITIVE
             if elements or not primitive:
                 key = prefix + "%08X" % tag
                 if seen > 1:            # a repeated tag: its wire path says which one
@@ -370,7 +401,7 @@ class IonSource:
                 # the common case, without a generator per element: a value
                 # with no wire facts is its canonical bytes
                 try:
-                    data = encode(vr, _plain(value), little, in_force)
+                    data = encode(vr, value if kind in bare else _plain(value), little, in_force)
                 except (TypeError, ValueError):
                     pass            # _element names the problem (or finds raw bytes)
                 else:

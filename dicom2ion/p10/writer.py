@@ -299,11 +299,17 @@ class P10Writer:
                 if inferred != "SQ" and not (inferred == "UN" and length >= 8):
                     header = level.implicit.pack(tag >> 16, tag & 0xFFFF, length)
             if header is not None:
-                if length < 4096:
-                    self._write(header + value)
-                else:
+                if self._head is not None:
                     self._write(header)
                     self._write(value)
+                elif length < 4096:
+                    # (what _write does, one call less)
+                    self._out.write(header + value)
+                    self._written += len(header) + length
+                else:
+                    self._out.write(header)
+                    self._out.write(value)
+                    self._written += len(header) + length
                 return
         self._any_element(event)
         if len(self._levels) == 1 and self._phase == _BODY:
