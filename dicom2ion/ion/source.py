@@ -149,6 +149,11 @@ def _plain(value):
 
 def _items(struct_value):
     """(name, value) pairs of a struct, repeated names included."""
+    store = getattr(struct_value, "_IonPyDict__store", None)
+    if type(store) is dict:
+        # amazon.ion's multimap (name -> [values]), read at once rather than
+        # through its iteritems generator; the same pairs in the same order
+        return [(name, value) for name, values in store.items() for value in values]
     items = getattr(struct_value, "iteritems", None)
     if items is not None:
         return list(items())
@@ -180,6 +185,23 @@ def _swapped(chunks: Iterable[bytes], unit: int) -> Iterator[bytes]:
         yield carry
 
 
+def _fact_tags(elements: Dict[str, dict]) -> Dict[str, set]:
+    """Data set prefix -> the tags that ``wire.elements`` has facts for,
+    from its keys (``prefix + "%08X" % tag``, ``#n`` for a repeated tag):
+    an element whose tag is not there has none, without making its key."""
+    out: Dict[str, set] = {}
+    for key in elements:
+        head, _, last = key.rpartition("/")
+        hex_tag = last.partition("#")[0]
+        try:
+            tag = int(hex_tag, 16)
+        except ValueError:
+            continue
+        if "%08X" % tag == hex_tag:     # (any other spelling names no element)
+            out.setdefault(head + "/" if head else "", set()).add(tag)
+    return out
+
+
 class IonSource:
     """Produces writer events for an Ion document (a dict as ``convert``
     returns it, or the value ``simpleion.load`` gives)."""
@@ -201,6 +223,7 @@ class IonSource:
         if canonical:
             self.wire = {}
         self.elements: Dict[str, dict] = self._section("elements")
+        self._fact_tags = _fact_tags(self.elements)
         self.item_facts: Dict[str, dict] = self._section("items")
         self.orders: Dict[str, list] = self._section("order")
         self.seq_undefined = self.wire.get("sequenceLength") == "undefined"
@@ -383,13 +406,15 @@ class IonSource:
             fields = sorted(fields, key=_first)
         counts: Dict[int, int] = {}
         elements = self.elements
+        # the tags of this data set that have wire facts (None: none has)
+        with_facts = self._fact_tags.get(prefix)
         encode = values.encode
         bare = _BARE
         for tag, vr, value, fpath in fields:
             seen = counts[tag] = counts.get(tag, 0) + 1
             kind = type(value)
             primitive = kind in _PRIMITIVE
-            if elements or not primitive:
+            if not primitive or (with_facts is not None and tag in with_facts):
                 key = prefix + "%08X" % tag
                 if seen > 1:            # a repeated tag: its wire path says which one
                     key = f"{key}#{seen}"
