@@ -29,7 +29,7 @@ from ..p10.wire import (
     META_GROUP, META_GROUP_LENGTH, SPECIFIC_CHARACTER_SET, TRANSFER_SYNTAX, CharsetScope,
     Context, header_size,
 )
-from . import values
+from . import multimap, values
 from .visitor import dictionary_vr
 # Identifies files that dicom2ion wrote in canonical mode (a 2.25 UUID-derived root).
 IMPLEMENTATION_CLASS_UID = "2.25.150916287455425446447036328126411232785"
@@ -147,17 +147,7 @@ def _plain(value):
     return value
 
 
-def _items(struct_value):
-    """(name, value) pairs of a struct, repeated names included."""
-    store = getattr(struct_value, "_IonPyDict__store", None)
-    if type(store) is dict:
-        # amazon.ion's multimap (name -> [values]), read at once rather than
-        # through its iteritems generator; the same pairs in the same order
-        return [(name, value) for name, values in store.items() for value in values]
-    items = getattr(struct_value, "iteritems", None)
-    if items is not None:
-        return list(items())
-    return list(struct_value.items())
+_items = multimap.pairs      # (name, value) pairs of a struct, repeated names included
 
 
 def _value_chunks(chunks: Iterable[bytes]) -> Iterator[ValueChunk]:
