@@ -307,9 +307,21 @@ class IonVisitor:
         self._dispatch[type(event)](event)
 
     def visit_all(self, events) -> None:
-        """``visit`` each event in turn (one look-up per event)."""
+        """``visit`` each event in turn (one look-up per event); a source
+        with ``batches()`` (``p10.source.EventStream``) is taken a run of
+        elements at a time."""
         dispatch = self._dispatch
         element = self._element
+        batches = getattr(events, "batches", None)
+        if batches is not None:
+            elements = self._element_run
+            for batch in batches():
+                if len(batch) > 1:
+                    elements(batch)     # elements of one data set (see P10Reader.batches)
+                else:
+                    event = batch[0]
+                    dispatch[type(event)](event)
+            return
         for event in events:
             if type(event) is Element:
                 element(event)
@@ -376,32 +388,46 @@ class IonVisitor:
 
     # -- primitive values ---------------------------------------------------------
     def _element(self, event: Element) -> None:
+        self._element_run((event,))
+
+    def _element_run(self, events) -> None:
+        """Primitive elements of the current data set, in order. The common
+        case (a whole value that nothing else depends on, in the built-in
+        dictionary's terms, with a plain header) is done here with the data
+        set's state looked up once; any other goes to ``_any_element``."""
         ds = self._stack[-1]
-        tag, vr, length, offset, data, raw_vr, reserved = event
-        info = _TAG_INFO.get(tag) or tag_info(tag)
-        if data is None or info[3] or raw_vr is not None or reserved \
-                or self._rules is not None:
-            self._any_element(ds, event)
+        if self._rules is not None:
+            for event in events:
+                self._any_element(ds, event)
             return
-        # the common case: a whole value, nothing else depends on, in the
-        # built-in dictionary's terms, with a plain header
         tags = ds.tags
-        if ds.tag_set is None and tags and tag > tags[-1] and len(tags) > ds.floor:
-            tags.append(tag)                # in order: the common case of note()
-        else:
-            ds.note(tag)
-        limit = self._private_limit if tag & 0x10000 else self._standard_limit
-        if limit is not None and len(data) > limit:
-            self._reference(ds, tag, vr, offset, raw_vr, data)
-            return
-        value, facts = _decode(vr, data, ds.little, ds.charsets.for_tag(tag))
-        if facts:
-            key = ds.key(tag)
-            for name, fact in facts.items():
-                self._fact(key, name, fact)
-        if vr != info[2]:
-            value = annotate(value, vr)
-        ds.fields.append((info[0], info[1], value))
+        fields = ds.fields
+        little = ds.little
+        in_force = ds.charsets.for_tag
+        standard_limit, private_limit = self._standard_limit, self._private_limit
+        infos = _TAG_INFO
+        for event in events:
+            tag, vr, length, offset, data, raw_vr, reserved = event
+            info = infos.get(tag) or tag_info(tag)
+            if data is None or info[3] or raw_vr is not None or reserved:
+                self._any_element(ds, event)
+                continue
+            if ds.tag_set is None and tags and tag > tags[-1] and len(tags) > ds.floor:
+                tags.append(tag)                # in order: the common case of note()
+            else:
+                ds.note(tag)
+            limit = private_limit if tag & 0x10000 else standard_limit
+            if limit is not None and len(data) > limit:
+                self._reference(ds, tag, vr, offset, raw_vr, data)
+                continue
+            value, facts = _decode(vr, data, little, in_force(tag))
+            if facts:
+                key = ds.key(tag)
+                for name, fact in facts.items():
+                    self._fact(key, name, fact)
+            if vr != info[2]:
+                value = annotate(value, vr)
+            fields.append((info[0], info[1], value))
 
     def _reference(self, ds: _DataSet, tag: int, vr: str, offset: int,
                    raw_vr: Optional[bytes], data: bytes) -> None:

@@ -11,7 +11,9 @@
 
 The events do not depend on how the input was cut into chunks. Values
 longer than ``chunk_threshold`` arrive as ``ValueChunk`` events of
-``chunk_size`` bytes, so memory stays bounded whatever the file size.
+``chunk_size`` bytes, so memory stays bounded whatever the file size. ``batches()`` gives the same
+events in lists (a run of elements of one data set in one list), for
+consumers that take them a run at a time.
 """
 
 from __future__ import annotations
@@ -244,6 +246,13 @@ class P10Reader:
     # -- output ------------------------------------------------------------
     def events(self) -> Iterator[object]:
         """Yield every event the input fed so far allows."""
+        for batch in self.batches():
+            yield from batch
+
+    def batches(self) -> Iterator[list]:
+        """``events()`` in lists: a list of more than one event holds
+        consecutive Elements of one data set or item (whole, short values);
+        every other event comes in a list of its own."""
         if self._queued and (self._eof or self._queued_len >= len(self._buf) - self._pos
                              or self._queued_len >= 1 << 16):
             self._join_queued()
@@ -252,18 +261,18 @@ class P10Reader:
         run = self._run
         while True:
             if self._pending:
-                yield self._pending.pop(0)
+                yield [self._pending.pop(0)]
                 continue
             if self._phase == _BODY:            # (_step's first case)
                 batch = run()
                 if batch:
-                    yield from batch
+                    yield batch
                 event = body()                  # the element the run stopped at
             else:
                 event = step()
             if event is None:
                 return
-            yield event
+            yield [event]
 
     def _available(self) -> int:
         return len(self._buf) - self._pos
