@@ -326,10 +326,9 @@ class IonSource:
         """A complete meta group: the elements given, with the transfer syntax
         set, the required ones added (from the data set's SOP class and
         instance) and the group length computed."""
-        have = {tag: (tag, vr, value, path) for tag, vr, value, path in meta
+        have = {tag: (tag, vr, value, name) for tag, vr, value, name in meta
                 if tag != META_GROUP_LENGTH}
-        have[TRANSFER_SYNTAX] = (TRANSFER_SYNTAX, "UI", target,
-                                 "dataSet.TransferSyntaxUID")
+        have[TRANSFER_SYNTAX] = (TRANSFER_SYNTAX, "UI", target, "TransferSyntaxUID")
         from_body = {tag: value for tag, _, value, _ in body}
         required = (
             (0x00020001, "OB", b"\x00\x01"),
@@ -343,17 +342,17 @@ class IonSource:
             if tag not in have and plain and ((isinstance(plain, str) and plain.isascii())
                                               or tag == 0x00020001):
                 # (a UID only when the data set holds it as ASCII text)
-                have[tag] = (tag, vr, value, "dataSet.%08X" % tag)
+                have[tag] = (tag, vr, value, "%08X" % tag)
         out = sorted(have.values(), key=lambda f: f[0])
         size = 0
-        for tag, vr, value, path in out:
-            data = self._primitive_bytes(tag, vr, value, None, True, (), path)
+        for tag, vr, value, name in out:
+            data = self._primitive_bytes(tag, vr, value, None, True, (), "dataSet." + name)
             size += header_size(True, vr) + len(data)
-        return [(META_GROUP_LENGTH, "UL", size, "dataSet.FileMetaInformationGroupLength")] + out
+        return [(META_GROUP_LENGTH, "UL", size, "FileMetaInformationGroupLength")] + out
 
     # -- data sets -------------------------------------------------------------------
     def _fields(self, struct_value, path: str) -> list:
-        """[(tag, vr, value, path)] of a data set struct."""
+        """[(tag, vr, value, field name)] of a data set struct (at ``path``)."""
         out = []
         append = out.append
         keywords = self.keywords
@@ -361,10 +360,9 @@ class IonSource:
         for name, value in _items(struct_value):
             if type(name) is not str:
                 name = str(name)
-            fpath = path + "." + name
             info = None if keywords else (names.get(name) or _name_info(name))
             if info is None:
-                tag = tag_of(name, fpath, keywords)
+                tag = tag_of(name, path + "." + name, keywords)
                 plain_vr = dictionary_vr(tag)
             else:
                 tag, plain_vr = info
@@ -381,11 +379,11 @@ class IonSource:
                         if entry is None or not entry.vr:
                             raise IonDocumentError(
                                 f"no VR known for tag {tag:08X}: add a VR annotation "
-                                "(for example LO::\"text\")", fpath)
+                                "(for example LO::\"text\")", path + "." + name)
                         vr = entry.vr
             elif vr not in ALL_VRS:
-                raise IonDocumentError(f"unknown VR annotation {vr!r}", fpath)
-            append((tag, vr, value, fpath))
+                raise IonDocumentError(f"unknown VR annotation {vr!r}", path + "." + name)
+            append((tag, vr, value, name))
         return out
 
     def _data_set(self, fields: list, prefix: str, charsets: CharsetScope, explicit: bool,
@@ -400,7 +398,7 @@ class IonSource:
         with_facts = self._fact_tags.get(prefix)
         encode = values.encode
         bare = _BARE
-        for tag, vr, value, fpath in fields:
+        for tag, vr, value, name in fields:
             seen = counts[tag] = counts.get(tag, 0) + 1
             kind = type(value)
             primitive = kind in _PRIMITIVE
@@ -429,7 +427,7 @@ class IonSource:
             if key is None:
                 key = prefix + "%08X" % tag + (f"#{seen}" if seen > 1 else "")
             yield from self._element(tag, vr, value, key, facts, in_force,
-                                     explicit, little, fpath)
+                                     explicit, little, path + "." + name)
             if tag == SPECIFIC_CHARACTER_SET:
                 text = _plain(value)
                 charsets.current = charset.parse_charsets(text if isinstance(text, str) else None)
