@@ -10,7 +10,12 @@ annotations.
 from __future__ import annotations
 
 from amazon.ion.core import IonType
-from amazon.ion.simple_types import IonPyDict, IonPyNull
+from amazon.ion.simple_types import (
+    IonPyBool, IonPyBytes, IonPyDecimal, IonPyDict, IonPyFloat, IonPyInt, IonPyNull, IonPyText,
+    IonPyTimestamp,
+)
+
+from . import multimap
 
 
 def _texts(annotations) -> tuple:
@@ -63,9 +68,13 @@ def _walk(value) -> None:
     if isinstance(value, list):
         _fix_list(value)
     elif isinstance(value, IonPyDict):
-        all_values = value.get_all_values
-        for key in value:
-            items = all_values(key)                # the multimap's own list
+        lists = multimap.store(value)
+        if lists is None:
+            all_values = value.get_all_values
+            lists = [all_values(key) for key in value]
+        else:
+            lists = lists.values()
+        for items in lists:                        # the multimap's own lists
             if len(items) == 1 and type(items[0]) in _SCALARS:
                 continue                           # (the common field: nothing to fix)
             _fix_list(items)
@@ -88,4 +97,6 @@ def _fix_list(items: list) -> None:
 
 
 _CONTAINERS = (list, dict, IonPyDict)
-_SCALARS = frozenset((str, int, float, bytes, bool))   # nothing to fix inside
+# nothing to fix inside (annotated scalars included: amazon.ion's IonPy types)
+_SCALARS = frozenset((str, int, float, bytes, bool, IonPyText, IonPyInt, IonPyFloat, IonPyBytes,
+                      IonPyBool, IonPyDecimal, IonPyTimestamp))

@@ -29,7 +29,7 @@ from ..p10.wire import (
     META_GROUP, META_GROUP_LENGTH, SPECIFIC_CHARACTER_SET, TRANSFER_SYNTAX, CharsetScope,
     Context, header_size,
 )
-from . import values
+from . import multimap, values
 from .visitor import dictionary_vr
 # Identifies files that dicom2ion wrote in canonical mode (a 2.25 UUID-derived root).
 IMPLEMENTATION_CLASS_UID = "2.25.150916287455425446447036328126411232785"
@@ -87,6 +87,8 @@ def tag_of(name: str, path: str, keywords: Optional[Dict[str, int]] = None) -> i
 
 
 def _annotation(value) -> Optional[str]:
+    if type(value) in _BARE:
+        return None             # (a bare value has no annotations to look up)
     anns = getattr(value, "ion_annotations", None)
     if not anns:
         return None
@@ -105,7 +107,25 @@ _first = operator.itemgetter(0)
 _new = tuple.__new__      # Element(...) without the NamedTuple's Python-level __new__
 
 
-_BARE = frozenset((str, int, float, bytes, type(None)))   # already plain
+_BARE = frozenset((str, int, float, bytes, type(None)))   # already plain, never annotated
+
+# field name -> (tag, the VR the dictionary settles or None) for names the
+# built-in dictionary resolves: worked out once per name
+_NAME_INFO: Dict[str, tuple] = {}
+_NAME_INFO_LIMIT = 1 << 16      # (hex names of private tags are many: bounded)
+
+
+def _name_info(name: str) -> Optional[tuple]:
+    """(tag, dictionary VR) of a field name without the document's own
+    keywords, or None when it names no tag."""
+    tag = field_tag(name)
+    if tag is None:
+        return None
+    info = (tag, dictionary_vr(tag))
+    if len(_NAME_INFO) >= _NAME_INFO_LIMIT:
+        _NAME_INFO.clear()
+    _NAME_INFO[name] = info
+    return info
 
 
 def _plain(value):
@@ -127,12 +147,7 @@ def _plain(value):
     return value
 
 
-def _items(struct_value):
-    """(name, value) pairs of a struct, repeated names included."""
-    items = getattr(struct_value, "iteritems", None)
-    if items is not None:
-        return list(items())
-    return list(struct_value.items())
+_items = multimap.pairs      # (name, value) pairs of a struct, repeated names included
 
 
 def _value_chunks(chunks: Iterable[bytes]) -> Iterator[ValueChunk]:
@@ -160,6 +175,23 @@ def _swapped(chunks: Iterable[bytes], unit: int) -> Iterator[bytes]:
         yield carry
 
 
+def _fact_tags(elements: Dict[str, dict]) -> Dict[str, set]:
+    """Data set prefix -> the tags that ``wire.elements`` has facts for,
+    from its keys (``prefix + "%08X" % tag``, ``#n`` for a repeated tag):
+    an element whose tag is not there has none, without making its key."""
+    out: Dict[str, set] = {}
+    for key in elements:
+        head, _, last = key.rpartition("/")
+        hex_tag = last.partition("#")[0]
+        try:
+            tag = int(hex_tag, 16)
+        except ValueError:
+            continue
+        if "%08X" % tag == hex_tag:     # (any other spelling names no element)
+            out.setdefault(head + "/" if head else "", set()).add(tag)
+    return out
+
+
 class IonSource:
     """Produces writer events for an Ion document (a dict as ``convert``
     returns it, or the value ``simpleion.load`` gives)."""
@@ -181,6 +213,7 @@ class IonSource:
         if canonical:
             self.wire = {}
         self.elements: Dict[str, dict] = self._section("elements")
+        self._fact_tags = _fact_tags(self.elements)
         self.item_facts: Dict[str, dict] = self._section("items")
         self.orders: Dict[str, list] = self._section("order")
         self.unparsed: Dict[tuple, list] = {}     # (at, meta) -> [record], in order
@@ -210,11 +243,11 @@ class IonSource:
         body = [f for f in fields if f[0] >> 16 != META_GROUP]
         declared = None
         seen = 0
-        for tag, _, value, fpath in meta:
+        for tag, _, value, name in meta:
             if tag == TRANSFER_SYNTAX:      # (the last one wins, as in the reader)
                 seen += 1
                 declared = self._declared_syntax(
-                    value, fpath, "00020010" if seen == 1 else f"00020010#{seen}")
+                    value, "dataSet." + name, "00020010" if seen == 1 else f"00020010#{seen}")
         if self.canonical:
             yield Preamble(bytes(128))
             declared, encoding, meta = self._canonical_head(declared, meta, body)
@@ -361,10 +394,9 @@ class IonSource:
         """A complete meta group: the elements given, with the transfer syntax
         set, the required ones added (from the data set's SOP class and
         instance) and the group length computed."""
-        have = {tag: (tag, vr, value, path) for tag, vr, value, path in meta
+        have = {tag: (tag, vr, value, name) for tag, vr, value, name in meta
                 if tag != META_GROUP_LENGTH}
-        have[TRANSFER_SYNTAX] = (TRANSFER_SYNTAX, "UI", target,
-                                 "dataSet.TransferSyntaxUID")
+        have[TRANSFER_SYNTAX] = (TRANSFER_SYNTAX, "UI", target, "TransferSyntaxUID")
         from_body = {tag: value for tag, _, value, _ in body}
         required = (
             (0x00020001, "OB", b"\x00\x01"),
@@ -378,25 +410,33 @@ class IonSource:
             if tag not in have and plain and ((isinstance(plain, str) and plain.isascii())
                                               or tag == 0x00020001):
                 # (a UID only when the data set holds it as ASCII text)
-                have[tag] = (tag, vr, value, "dataSet.%08X" % tag)
+                have[tag] = (tag, vr, value, "%08X" % tag)
         out = sorted(have.values(), key=lambda f: f[0])
         size = 0
-        for tag, vr, value, path in out:
-            data = self._primitive_bytes(tag, vr, value, None, True, (), path)
+        for tag, vr, value, name in out:
+            data = self._primitive_bytes(tag, vr, value, None, True, (), "dataSet." + name)
             size += header_size(True, vr) + len(data)
-        return [(META_GROUP_LENGTH, "UL", size, "dataSet.FileMetaInformationGroupLength")] + out
+        return [(META_GROUP_LENGTH, "UL", size, "FileMetaInformationGroupLength")] + out
 
     # -- data sets -------------------------------------------------------------------
     def _fields(self, struct_value, path: str) -> list:
-        """[(tag, vr, value, path)] of a data set struct."""
+        """[(tag, vr, value, field name)] of a data set struct (at ``path``)."""
         out = []
+        append = out.append
+        keywords = self.keywords
+        names = _NAME_INFO
         for name, value in _items(struct_value):
-            name = str(name)
-            fpath = f"{path}.{name}"
-            tag = tag_of(name, fpath, self.keywords)
-            vr = _annotation(value)
+            if type(name) is not str:
+                name = str(name)
+            info = None if keywords else (names.get(name) or _name_info(name))
+            if info is None:
+                tag = tag_of(name, path + "." + name, keywords)
+                plain_vr = dictionary_vr(tag)
+            else:
+                tag, plain_vr = info
+            vr = None if type(value) in _BARE else _annotation(value)
             if vr is None:
-                vr = dictionary_vr(tag)
+                vr = plain_vr
                 if vr is None:
                     if isinstance(value, list):
                         vr = "SQ"
@@ -407,11 +447,11 @@ class IonSource:
                         if entry is None or not entry.vr:
                             raise IonDocumentError(
                                 f"no VR known for tag {tag:08X}: add a VR annotation "
-                                "(for example LO::\"text\")", fpath)
+                                "(for example LO::\"text\")", path + "." + name)
                         vr = entry.vr
             elif vr not in ALL_VRS:
-                raise IonDocumentError(f"unknown VR annotation {vr!r}", fpath)
-            out.append((tag, vr, value, fpath))
+                raise IonDocumentError(f"unknown VR annotation {vr!r}", path + "." + name)
+            append((tag, vr, value, name))
         return out
 
     def _data_set(self, fields: list, prefix: str, charsets: CharsetScope, explicit: bool,
@@ -423,14 +463,18 @@ class IonSource:
             fields = sorted(fields, key=_first)
         counts: Dict[int, int] = {}
         elements = self.elements
+        # the tags of this data set that have wire facts (None: none has)
+        with_facts = self._fact_tags.get(prefix)
         encode = values.encode
         raw = self._raw_records(prefix[:-1], meta) if self.unparsed else None
-        for number, (tag, vr, value, fpath) in enumerate(fields, first):
+        bare = _BARE
+        for number, (tag, vr, value, name) in enumerate(fields, first):
             if raw:
                 yield from self._raw(raw, number)
             seen = counts[tag] = counts.get(tag, 0) + 1
-            primitive = type(value) in _PRIMITIVE
-            if elements or not primitive:
+            kind = type(value)
+            primitive = kind in _PRIMITIVE
+            if not primitive or (with_facts is not None and tag in with_facts):
                 key = prefix + "%08X" % tag
                 if seen > 1:            # a repeated tag: its wire path says which one
                     key = f"{key}#{seen}"
@@ -442,7 +486,7 @@ class IonSource:
                 # the common case, without a generator per element: a value
                 # with no wire facts is its canonical bytes
                 try:
-                    data = encode(vr, _plain(value), little, in_force)
+                    data = encode(vr, value if kind in bare else _plain(value), little, in_force)
                 except (TypeError, ValueError):
                     pass            # _element names the problem (or finds raw bytes)
                 else:
@@ -455,7 +499,7 @@ class IonSource:
             if key is None:
                 key = prefix + "%08X" % tag + (f"#{seen}" if seen > 1 else "")
             yield from self._element(tag, vr, value, key, facts, in_force,
-                                     explicit, little, fpath)
+                                     explicit, little, path + "." + name)
             if tag == SPECIFIC_CHARACTER_SET:
                 text = _plain(value)
                 charsets.current = charset.parse_charsets(text if isinstance(text, str) else None)

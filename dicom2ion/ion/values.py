@@ -38,6 +38,14 @@ def _encode_text(text: str, vr: str, charsets: tuple) -> bytes:
     return text.encode("ascii")
 
 
+def _padded_text(text: str, vr: str, charsets: tuple) -> bytes:
+    """Canonical bytes of a text value: encoded, padded to even length."""
+    data = _encode_text(text, vr, charsets)
+    if len(data) % 2 and (len(data) < 0xFFFF or vr in _LONG_TEXT):
+        return data + pad_byte(vr)
+    return data   # (an odd 65535-byte value cannot be padded in a short header)
+
+
 def pad_byte(vr: str) -> bytes:
     return b"\x00" if vr == "UI" else b" "
 
@@ -100,6 +108,8 @@ def encode(vr: str, value, little: bool, charsets: tuple) -> bytes:
 
     Raises ValueError or TypeError when the value does not fit the VR.
     """
+    if type(value) is str and vr in TEXT_VRS:      # (the common case first)
+        return _padded_text(value, vr, charsets)
     if value is None:
         return b""
     if isinstance(value, (bytes, bytearray)):
@@ -109,10 +119,7 @@ def encode(vr: str, value, little: bool, charsets: tuple) -> bytes:
     if vr in TEXT_VRS:
         if not isinstance(value, str):
             raise TypeError(f"VR {vr} needs a string, got {type(value).__name__}")
-        data = _encode_text(value, vr, charsets)
-        if len(data) % 2 and (len(data) < 0xFFFF or vr in _LONG_TEXT):
-            return data + pad_byte(vr)
-        return data   # (an odd 65535-byte value cannot be padded in a short header)
+        return _padded_text(value, vr, charsets)
     fmt = _LE.get(vr)
     if fmt is not None:
         if isinstance(value, bool) or not isinstance(value, (int, float)):

@@ -99,19 +99,22 @@ class DictionaryRules:
         return self.implicit.private_vr(creators.get(creator_tag(tag)), tag)
 
 
-# tag -> (sort key, field name, the VR that needs no annotation or None):
-# worked out once per tag, so an element costs one look-up
+# tag -> (sort key, field name, the VR that needs no annotation or None,
+# special): worked out once per tag, so an element costs one look-up
 _TAG_INFO: Dict[int, tuple] = {}
 _TAG_INFO_LIMIT = 1 << 16       # private tags are many across files: bounded
+# values that the rest of the data set depends on (see IonVisitor._special)
+_SPECIAL = frozenset((SPECIFIC_CHARACTER_SET, NUMBER_OF_FRAMES, EXTENDED_OFFSET_TABLE))
 
 
 def tag_info(tag: int) -> tuple:
-    """(sort key, field name, the VR that goes unannotated) of a tag; a
-    private tag's VR is always annotated (None)."""
+    """(sort key, field name, the VR that goes unannotated, special) of a
+    tag; a private tag's VR is always annotated (None); special: the tag's
+    value matters to other elements (character set, frames, offsets)."""
     info = _TAG_INFO.get(tag)
     if info is None:
         info = (sort_key(tag), field_name(tag),
-                None if tag & 0x10000 else dictionary_vr(tag))
+                None if tag & 0x10000 else dictionary_vr(tag), tag in _SPECIAL)
         if len(_TAG_INFO) >= _TAG_INFO_LIMIT:
             _TAG_INFO.clear()
         _TAG_INFO[tag] = info
@@ -119,8 +122,11 @@ def tag_info(tag: int) -> tuple:
 
 
 def _annotated(cls, ion_type):
+    base = cls.__mro__[1].__new__   # (str.__new__ for IonPyText, ...: the
+    # Python-level __new__ only sets the annotations, which make() sets)
+
     def make(value, ann):
-        out = cls(value)
+        out = base(cls, value)
         out.ion_type = ion_type
         out.ion_annotations = ann
         return out
@@ -306,9 +312,21 @@ class IonVisitor:
         self._dispatch[type(event)](event)
 
     def visit_all(self, events) -> None:
-        """``visit`` each event in turn (one look-up per event)."""
+        """``visit`` each event in turn (one look-up per event); a source
+        with ``batches()`` (``p10.source.EventStream``) is taken a run of
+        elements at a time."""
         dispatch = self._dispatch
         element = self._element
+        batches = getattr(events, "batches", None)
+        if batches is not None:
+            elements = self._element_run
+            for batch in batches():
+                if len(batch) > 1:
+                    elements(batch)     # elements of one data set (see P10Reader.batches)
+                else:
+                    event = batch[0]
+                    dispatch[type(event)](event)
+            return
         for event in events:
             if type(event) is Element:
                 element(event)
@@ -329,7 +347,7 @@ class IonVisitor:
             self._fact(key, "reserved", event.reserved)
 
     def _add(self, ds: _DataSet, tag: int, vr: str, value, annotated: Optional[bool] = None) -> None:
-        key, name, plain_vr = tag_info(tag)
+        key, name, plain_vr, _ = tag_info(tag)
         if annotated is None:
             annotated = vr != plain_vr
         if annotated:
@@ -379,7 +397,60 @@ class IonVisitor:
 
     # -- primitive values ---------------------------------------------------------
     def _element(self, event: Element) -> None:
+        self._element_run((event,))
+
+    def _element_run(self, events) -> None:
+        """Primitive elements of the current data set, in order. The common
+        case (a whole value that nothing else depends on, in the built-in
+        dictionary's terms, with a plain header) is done here with the data
+        set's state looked up once; any other goes to ``_any_element``."""
         ds = self._stack[-1]
+        if self._rules is not None:
+            for event in events:
+                self._any_element(ds, event)
+            return
+        tags = ds.tags
+        fields = ds.fields
+        little = ds.little
+        in_force = ds.charsets.for_tag
+        standard_limit, private_limit = self._standard_limit, self._private_limit
+        infos = _TAG_INFO
+        for event in events:
+            tag, vr, length, offset, data, raw_vr, reserved = event
+            info = infos.get(tag) or tag_info(tag)
+            if data is None or info[3] or raw_vr is not None or reserved:
+                self._any_element(ds, event)
+                continue
+            if ds.tag_set is None and tags and tag > tags[-1] and len(tags) > ds.floor:
+                tags.append(tag)                # in order: the common case of note()
+            else:
+                ds.note(tag)
+            limit = private_limit if tag & 0x10000 else standard_limit
+            if limit is not None and len(data) > limit:
+                self._reference(ds, tag, vr, offset, raw_vr, data)
+                continue
+            value, facts = _decode(vr, data, little, in_force(tag))
+            if facts:
+                key = ds.key(tag)
+                for name, fact in facts.items():
+                    self._fact(key, name, fact)
+            if vr != info[2]:
+                value = annotate(value, vr)
+            fields.append((info[0], info[1], value))
+
+    def _reference(self, ds: _DataSet, tag: int, vr: str, offset: int,
+                   raw_vr: Optional[bytes], data: bytes) -> None:
+        """A whole value over the inline limit: referenced by offset, length
+        and sha256 (and stored in the bulk sink, when there is one)."""
+        sha = hashlib.sha256(data).hexdigest()
+        if self.bulk_sink is not None:
+            self.bulk_sink.store(sha, data)
+        self._add(ds, tag, vr, {"dataOffset": offset + header_size(ds.explicit, vr, raw_vr),
+                                "length": len(data), "sha256": sha})
+
+    def _any_element(self, ds: _DataSet, event: Element) -> None:
+        """Any primitive element: a value in chunks, a special tag, header
+        facts, a dictionary given at run time."""
         tag, vr, length, offset, data, raw_vr, reserved = event
         rules = self._rules
         if rules is not None and not ds.explicit:
@@ -404,11 +475,7 @@ class IonVisitor:
                              self.bulk_sink.begin() if self.bulk_sink else None, 0]
             return
         if limit is not None and len(data) > limit:
-            sha = hashlib.sha256(data).hexdigest()
-            if self.bulk_sink is not None:
-                self.bulk_sink.store(sha, data)
-            self._add(ds, tag, vr, {"dataOffset": offset + header_size(ds.explicit, vr, raw_vr),
-                                    "length": len(data), "sha256": sha})
+            self._reference(ds, tag, vr, offset, raw_vr, data)
             return
         value, facts = _decode(vr, data, ds.little, ds.charsets.for_tag(tag))
         if facts:

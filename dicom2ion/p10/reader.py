@@ -12,6 +12,8 @@
 The events do not depend on how the input was cut into chunks. Values
 longer than ``chunk_threshold`` arrive as ``ValueChunk`` events of
 ``chunk_size`` bytes, so memory stays bounded whatever the file size.
+``batches()`` gives the same events in lists (a run of elements of one data
+set in one list), for consumers that take them a run at a time.
 
 With ``strict=True`` (the default) every place where the input breaks the
 grammar raises ``DicomParseError``. With ``strict=False`` (a salvage read)
@@ -56,6 +58,8 @@ _LE_H = struct.Struct("<H")
 _BE_H = struct.Struct(">H")
 _LE_HL = struct.Struct("<HL")
 _BE_HL = struct.Struct(">HL")
+_LE_HH2SH = struct.Struct("<HH2sH")    # tag, VR bytes, short length
+_BE_HH2SH = struct.Struct(">HH2sH")
 _new = tuple.__new__      # Element(...) without the NamedTuple's Python-level __new__
 
 # Frame kinds on the nesting stack.
@@ -422,21 +426,35 @@ class P10Reader:
     # -- output ------------------------------------------------------------
     def events(self) -> Iterator[object]:
         """Yield every event the input fed so far allows."""
+        for batch in self.batches():
+            yield from batch
+
+    def batches(self) -> Iterator[list]:
+        """``events()`` in lists: a list of more than one event holds
+        consecutive Elements of one data set or item (whole, short values);
+        every other event comes in a list of its own."""
         if self._queued and (self._eof or self._queued_len >= len(self._buf) - self._pos
                              or self._queued_len >= 1 << 16):
             self._join_queued()
         step = self._step
         body = self._body
+        run = self._run
         while True:
             if self._pending:
-                yield self._pending.pop(0)
+                yield [self._pending.pop(0)]
                 continue
-            event = body() if self._phase == _BODY else step()   # (_BODY: _step's first case)
+            if self._phase == _BODY:            # (_step's first case)
+                batch = run()
+                if batch:
+                    yield batch
+                event = body()                  # the element the run stopped at
+            else:
+                event = step()
             if event is None:
                 if self._inflater is not None and self._pump():
                     continue
                 return
-            yield event
+            yield [event]
 
     def _available(self) -> int:
         return len(self._buf) - self._pos
@@ -560,6 +578,75 @@ class P10Reader:
                             encoding.deflated)
 
     # -- the data set --------------------------------------------------------
+    def _run(self) -> list:
+        """The common case of ``_body`` in one loop: the consecutive short
+        primitive elements of the current data set or item that are whole
+        in the buffer (and inside the item's length). It stops, before it,
+        at the first element that needs more (a sequence, an item tag, an
+        undefined or long length, an implicit UN value that opens a sequence, a VR that is not in the
+        table, a short buffer, the item's end): ``_body`` takes that one,
+        so every check and error stays there."""
+        stack = self._stack
+        frame = stack[-1]
+        kind = frame.kind
+        if kind == _SEQUENCE or kind == _FRAGMENTS:
+            return []
+        buf = self._buf
+        p = self._pos
+        base = self._base
+        limit = len(buf)
+        if frame.end is not None and frame.end - base < limit:
+            limit = frame.end - base
+        explicit = frame.explicit
+        threshold = self.chunk_threshold
+        top = len(stack) == 1
+        if frame.little:
+            hhl, hl, hh2sh = _LE_HHL.unpack_from, _LE_HL.unpack_from, _LE_HH2SH.unpack_from
+        else:
+            hhl, hl, hh2sh = _BE_HHL.unpack_from, _BE_HL.unpack_from, _BE_HH2SH.unpack_from
+        vr_table = VR_TABLE.get
+        out: list = []
+        append = out.append
+        raw_vr = None
+        reserved = 0
+        header = 8
+        while p + 8 <= limit:
+            if explicit:
+                group, elem, vr_bytes, length = hh2sh(buf, p)
+                parsed = vr_table(vr_bytes)
+                if parsed is None:
+                    break
+                vr = parsed[0]
+                if parsed[1]:
+                    if p + 12 > limit:
+                        break
+                    reserved, length = hl(buf, p + 6)
+                    header = 12
+                else:
+                    reserved = 0
+                    header = 8
+            else:
+                group, elem, length = hhl(buf, p)
+                vr = implicit_vr((group << 16) | elem)
+            if group == ITEM_GROUP or (top and group == 0x0002):
+                break
+            start = p + header
+            if vr == "SQ" or length > threshold or start + length > limit \
+                    or length == UNDEFINED:
+                break
+            if vr == "UN" and not explicit \
+                    and implicit_value_is_sequence(vr, length, buf[start:start + 4]):
+                break
+            append(_new(Element, ((group << 16) | elem, vr, length, base + p,
+                                  buf[start:start + length], raw_vr, reserved)))
+            p = start + length
+        if out:
+            self._pos = p
+            if top:
+                self._seen_element = True
+                self._last_tag = out[-1][0]
+        return out
+
     def _body(self):
         stack = self._stack
         frame = stack[-1]

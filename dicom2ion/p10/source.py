@@ -65,6 +65,15 @@ class EventStream:
         reader.close()
         yield from reader.events()
 
+    def batches(self) -> Iterator[list]:
+        """The events in lists, as ``P10Reader.batches`` gives them."""
+        reader = self.reader
+        for chunk in _chunks(self._source, self._read_size):
+            reader.feed(chunk)
+            yield from reader.batches()
+        reader.close()
+        yield from reader.batches()
+
 
 def iter_events(source, **options) -> EventStream:
     """Events of a path, bytes, binary file object or iterable of chunks."""

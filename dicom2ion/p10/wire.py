@@ -95,9 +95,23 @@ def read_vr(vr_bytes: bytes) -> Optional[Tuple[str, bool, Optional[bytes]]]:
 _OB_OR_OW: dict = {}
 
 
+_IMPLICIT: dict = {}             # tag -> implicit_vr(tag), worked out once
+_IMPLICIT_LIMIT = 1 << 16       # (private tags are many across files: bounded)
+
+
 def implicit_vr(tag: int) -> str:
     """The VR a reader gives a tag in implicit VR: the dictionary's (UN when
     unknown); OW when the dictionary allows "OB or OW" (PS3.5 A.1)."""
+    vr = _IMPLICIT.get(tag)
+    if vr is None:
+        vr = _implicit_vr(tag)
+        if len(_IMPLICIT) >= _IMPLICIT_LIMIT:
+            _IMPLICIT.clear()
+        _IMPLICIT[tag] = vr
+    return vr
+
+
+def _implicit_vr(tag: int) -> str:
     vr = vr_of(tag) or "UN"
     if vr != "OB":
         return vr

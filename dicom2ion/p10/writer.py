@@ -52,6 +52,7 @@ _HEADER = {
 }
 _VR_FORM = {vr: vr in LONG_VRS for vr in ALL_VRS}   # VR -> long header
 _VR_BYTES = {vr: vr.encode("ascii") for vr in ALL_VRS}
+_VR_HEAD = {vr: (_VR_FORM[vr], _VR_BYTES[vr]) for vr in ALL_VRS}   # both, one look-up
 
 # Kinds of nesting level.
 _DATASET, _ITEM, _SEQUENCE, _FRAGMENTS = "data set", "item", "sequence", "encapsulated data"
@@ -296,30 +297,36 @@ class P10Writer:
     def _element(self, event: Element) -> None:
         tag, vr, length, _, value, raw_vr, reserved = event
         level = self._levels[-1]
+        group = tag >> 16
         if level.fast and value is not None and raw_vr is None and not reserved \
-                and len(value) == length and tag >> 16 != ITEM_GROUP \
-                and tag >> 16 != META_GROUP:
+                and len(value) == length and group != ITEM_GROUP and group != META_GROUP:
             level.last = tag
             # the common case, checked here at once: a whole value in the data set
             header = None
             if level.ctx.explicit:
-                long_form = _VR_FORM.get(vr)
-                if long_form:
-                    if vr != "SQ":
-                        header = level.long.pack(tag >> 16, tag & 0xFFFF, _VR_BYTES[vr], 0,
-                                                 length)
-                elif long_form is not None and length <= 0xFFFF:
-                    header = level.short.pack(tag >> 16, tag & 0xFFFF, _VR_BYTES[vr], length)
+                form = _VR_HEAD.get(vr)
+                if form is not None:
+                    if form[0]:
+                        if vr != "SQ":
+                            header = level.long.pack(group, tag & 0xFFFF, form[1], 0, length)
+                    elif length <= 0xFFFF:
+                        header = level.short.pack(group, tag & 0xFFFF, form[1], length)
             else:
                 inferred = implicit_vr(tag)
                 if inferred != "SQ" and not (inferred == "UN" and length >= 8):
-                    header = level.implicit.pack(tag >> 16, tag & 0xFFFF, length)
+                    header = level.implicit.pack(group, tag & 0xFFFF, length)
             if header is not None:
-                if length < 4096:
-                    self._write(header + value)
-                else:
+                if self._head is not None:
                     self._write(header)
                     self._write(value)
+                elif length < 4096:
+                    # (what _write does, one call less)
+                    self._out.write(header + value)
+                    self._written += len(header) + length
+                else:
+                    self._out.write(header)
+                    self._out.write(value)
+                    self._written += len(header) + length
                 return
         self._any_element(event)
         if len(self._levels) == 1 and self._phase == _BODY:
