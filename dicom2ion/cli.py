@@ -521,6 +521,10 @@ def _interrupt(signum, frame):
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
+    if argv is None and getattr(args, "engine", None) != "dask":
+        # the dicom2ion program itself (not a call from Python code): its process
+        # needs no numpy (manifest.PYARROW_WITHOUT_NUMPY); a Dask client might
+        manifest_mod.PYARROW_WITHOUT_NUMPY = True
     previous = None
     try:
         previous = signal.signal(signal.SIGTERM, _interrupt)

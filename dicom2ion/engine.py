@@ -42,7 +42,6 @@ import dataclasses
 import hashlib
 import json
 import os
-import socket
 import sys
 import time
 from typing import Callable, Dict, Iterable, List, Optional, Tuple, Union
@@ -120,9 +119,16 @@ _HOST: List[str] = []
 
 
 def _hostname() -> str:
-    """This machine's name (asked once per process)."""
+    """This machine's name (asked once per process; POSIX's uname gives
+    gethostname's answer without importing socket)."""
     if not _HOST:
-        _HOST.append(socket.gethostname())
+        uname = getattr(os, "uname", None)
+        if uname is not None:
+            _HOST.append(uname().nodename)
+        else:
+            import socket
+
+            _HOST.append(socket.gethostname())
     return _HOST[0]
 
 
@@ -644,12 +650,20 @@ def run_batch(items: Iterable[Union[Task, Row]], executor, *,
     ready: List[Row] = []
     for item in items:
         (tasks if isinstance(item, Task) else ready).append(item)
+    # a pool's workers are running once its first row is here: the manifest's
+    # pyarrow import can happen meanwhile (not after the last row)
+    prefetch = manifest is not None and getattr(executor, "works_elsewhere", False)
     try:
         for row in ready:
             take(row)
-        stream = executor.map(tasks, bar.moved)
+        stream = executor.map(tasks, bar.moved if bar.bar is not None else None)
         for row in stream:
             take(row)
+            if prefetch:
+                prefetch = False
+                from .manifest import prefetch as import_pyarrow
+
+                import_pyarrow()
     except KeyboardInterrupt:
         interrupted = True
     finally:
