@@ -108,7 +108,7 @@ def _plan(args, command: str, options: dict, rename, *, out: Optional[str],
     items: List[object] = []
     total = 0
     for seq, (entry, target) in enumerate(zip(entries, targets)):
-        size, mtime = _stat(entry.path)
+        size, mtime = (entry.size, entry.mtime_ns) if entry.size >= 0 else _stat(entry.path)
         source = _abs(entry.path) if entry.path != "-" else "-"
         output = _abs(target) if target not in (None, "-") else target
         original = None

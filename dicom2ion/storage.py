@@ -151,6 +151,17 @@ def _mtime(info: dict) -> Optional[float]:
     return None
 
 
+def file_uri(path) -> str:
+    """The ``file://`` URI of a local path (made absolute), exactly as
+    ``pathlib.Path(...).as_uri()`` writes it (without building a Path)."""
+    full = os.path.abspath(path)
+    if os.name != "posix":
+        import pathlib
+
+        return pathlib.Path(full).as_uri()
+    return "file://" + urllib.parse.quote_from_bytes(os.fsencode(full))
+
+
 def source_info(url: str) -> dict:
     """A document's ``sourceInfo`` for an input on a store: its URL (so
     to-dicom finds the original there) and its modification time."""
