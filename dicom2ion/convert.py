@@ -143,10 +143,7 @@ def original_path(document) -> Optional[str]:
         return None
     uri = str(uri)
     if uri.startswith("file:"):
-        import urllib.parse
-        import urllib.request
-
-        return urllib.request.url2pathname(urllib.parse.urlparse(uri).path)
+        return storage.file_path(uri)
     return uri
 
 

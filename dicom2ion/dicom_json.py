@@ -26,7 +26,6 @@ import hashlib
 import os
 import struct
 import urllib.parse
-import urllib.request
 from typing import Callable, Optional
 
 from . import storage
@@ -210,7 +209,7 @@ def _load_uri(uri: str) -> bytes:
     if parsed.scheme != "file":
         raise Dicom2IonError(f"BulkDataURI {uri}: only file: URIs can be read here "
                              "(pass bulk_loader= for others)")
-    path = urllib.request.url2pathname(parsed.path)
+    path = storage.file_path(uri)
     query = urllib.parse.parse_qs(parsed.query)
     try:
         with open(path, "rb") as fp:

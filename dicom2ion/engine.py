@@ -248,23 +248,50 @@ def _plain_int(value) -> Optional[int]:
 
 
 _LEAVES = (str, int, float, bytes, type(None))
+_SKIP: List[frozenset] = []
+
+
+def _skipped_types() -> frozenset:
+    """Exact types that hold no reference struct (text, numbers, bytes,
+    nulls: plain and as amazon.ion loads them)."""
+    if not _SKIP:
+        from amazon.ion import simple_types as ion
+
+        from .ion.null import Null
+
+        _SKIP.append(frozenset((
+            str, int, float, bytes, bool, type(None), Null, ion.IonPyNull, ion.IonPyText,
+            ion.IonPyBytes, ion.IonPyInt, ion.IonPyBool, ion.IonPyFloat, ion.IonPyDecimal,
+            ion.IonPyTimestamp, ion.IonPySymbol)))
+    return _SKIP[0]
 
 
 def _references(value, seen: List[int]) -> None:
-    """Counts and sizes of every reference struct (dataOffset, length, sha256)."""
-    if isinstance(value, _LEAVES):
-        return
-    if isinstance(value, dict) or hasattr(value, "iteritems"):
-        keys = value.keys()
-        if "sha256" in keys and "length" in keys and "dataOffset" in keys:
-            seen[0] += 1
-            seen[1] += int(value["length"])
-            return
-        for item in value.values():
-            _references(item, seen)
-    elif isinstance(value, list):
-        for item in value:
-            _references(item, seen)
+    """Counts and sizes of every reference struct (dataOffset, length, sha256):
+    one pass with a stack, into structs (the newest value of each field) and
+    lists only; scalars are not visited one by one."""
+    skip = _skipped_types()
+    stack = [value]
+    count = total = 0
+    while stack:
+        value = stack.pop()
+        if isinstance(value, _LEAVES):
+            continue
+        if isinstance(value, dict) or hasattr(value, "iteritems"):
+            keys = value.keys()
+            if "sha256" in keys and "length" in keys and "dataOffset" in keys:
+                count += 1
+                total += int(value["length"])
+                continue
+            # (amazon.ion's IonPyDict keeps a list per field: its own dict of them
+            # is read directly, instead of one Python-level lookup per field)
+            store = None if type(value) is dict else getattr(value, "_IonPyDict__store", None)
+            items = [v[-1] for v in store.values()] if type(store) is dict else value.values()
+            stack.extend([item for item in items if type(item) not in skip])
+        elif isinstance(value, list):
+            stack.extend([item for item in value if type(item) not in skip])
+    seen[0] += count
+    seen[1] += total
 
 
 def describe(doc, row: Row) -> None:
@@ -425,10 +452,7 @@ def original_for(task: Task, doc) -> Optional[str]:
     if not uri:
         return None
     if uri.startswith("file:"):
-        import urllib.parse
-        import urllib.request
-
-        uri = urllib.request.url2pathname(urllib.parse.urlparse(uri).path)
+        uri = storage.file_path(uri)
     from .batch import remap
 
     return remap(uri, [tuple(p) for p in task.option("source_root") or ()])

@@ -47,10 +47,20 @@ def is_url(path) -> bool:
 def local(path):
     """``path`` as a local path when it is one (``file://`` URLs included)."""
     if scheme(path) == "file":
-        import urllib.request   # (lazy: http.client, email and ssl come with it)
-
-        return urllib.request.url2pathname(urllib.parse.urlparse(path).path)
+        return file_path(path)
     return path
+
+
+def file_path(uri: str) -> str:
+    """The local path of a ``file:`` URI: ``url2pathname`` of its path, which
+    on POSIX is ``unquote`` (urllib.request, 30-40 ms to import with the
+    http.client, email and ssl it brings, only elsewhere)."""
+    path = urllib.parse.urlparse(uri).path
+    if os.name == "posix":
+        return urllib.parse.unquote(path)
+    from urllib.request import url2pathname
+
+    return url2pathname(path)
 
 
 def _fs(url: str):

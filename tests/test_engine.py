@@ -417,3 +417,47 @@ def test_progress_moves_inside_a_large_file(tmp_path):
     inside = [n for n in seen if 0 < n < big.stat().st_size]
     assert len(inside) >= 3 and inside == sorted(inside), "counts rise while the file is read"
     assert seen[-1] == big.stat().st_size
+
+
+def _references_by_recursion(value, seen):
+    """The plain definition describe's bulk counts must match."""
+    if isinstance(value, (str, int, float, bytes, type(None))):
+        return
+    if isinstance(value, dict) or hasattr(value, "iteritems"):
+        if all(k in value.keys() for k in ("sha256", "length", "dataOffset")):
+            seen[0] += 1
+            seen[1] += int(value["length"])
+            return
+        for item in value.values():
+            _references_by_recursion(item, seen)
+    elif isinstance(value, list):
+        for item in value:
+            _references_by_recursion(item, seen)
+
+
+@needs_corpus
+def test_bulk_counts_match_the_plain_walk_on_converted_loaded_and_odd_documents():
+    from amazon.ion.simple_types import IonPyDict, IonPyList
+    from dicom2ion.ion import codec
+
+    docs = []
+    for path in sorted(PYDICOM.glob("*.dcm"))[:40]:
+        try:
+            doc = dicom2ion.convert(str(path))
+        except dicom2ion.Dicom2IonError:
+            continue
+        docs += [doc, codec.loads(codec.dumps(doc))]
+    ref = {"dataOffset": 10, "length": 7, "sha256": "00" * 32}
+    odd = IonPyDict({"A": ref})
+    odd.add_item("A", {"dataOffset": 1, "length": 1000, "sha256": "11" * 32})  # newest counts
+    listed = IonPyList([ref, IonPyDict(ref), [ref]])
+    docs.append({"dataSet": {"X": odd, "Y": listed, "Z": [{"W": ref}]}, "wire": None})
+    counted = 0
+    for doc in docs:
+        row, expected = {}, [0, 0]
+        engine.describe(doc, row)
+        _references_by_recursion(doc.get("dataSet"), expected)
+        _references_by_recursion(doc.get("wire"), expected)
+        assert [row["bulk_values"], row["bulk_bytes"]] == expected
+        counted += expected[0]
+    assert counted > 10, "the corpus has references to count"
