@@ -5,6 +5,7 @@ and refusing plans that would overwrite an input or collide."""
 from __future__ import annotations
 
 import os
+import stat
 from typing import Callable, Dict, Iterable, Iterator, List, NamedTuple, Optional, Tuple
 
 from . import storage
@@ -63,6 +64,9 @@ class Entry(NamedTuple):
     path: str       # the input file as found
     relative: str   # where its output goes, under OUT
     root: str       # the root argument it was found under
+    size: int = -1  # found in a folder: its size and mtime then (-1: not known)
+    mtime_ns: int = 0
+    plain: bool = False   # found in a folder as a regular file, not a symbolic link
 
 
 class Note(NamedTuple):
@@ -128,14 +132,19 @@ def walk(paths: Iterable[str], *, keep_root_names: bool,
                 relative = os.path.relpath(full, root)
                 if prefix:
                     relative = os.path.join(prefix, relative)
-                if not os.path.exists(full):
+                try:    # (one lstat for a regular file: exists, isfile and its size)
+                    st = os.lstat(full)
+                    plain = not stat.S_ISLNK(st.st_mode)
+                    if not plain:
+                        st = os.stat(full)
+                except (OSError, ValueError):
                     yield Note(full, "failed", f"{full}: broken symbolic link")
                     continue
-                if not os.path.isfile(full):
+                if not stat.S_ISREG(st.st_mode):
                     yield Note(full, "skipped", "not a regular file (a FIFO, socket or device "
                                                 "found in a folder is not read)")
                     continue
-                yield Entry(full, relative, root)
+                yield Entry(full, relative, root, st.st_size, st.st_mtime_ns, plain)
         for exc in errors:
             yield Note(exc.filename or root, "failed",
                        f"{exc.filename or root}: cannot list: {exc.strerror or exc}")
@@ -153,16 +162,17 @@ def _walk_store(root: str, keep_root_names: bool) -> Iterator[Entry]:
         yield Entry(url, f"{prefix}/{relative}" if prefix else relative, root)
 
 
-def _real(path: str, folders: Optional[Dict[str, str]] = None) -> str:
+def _real(path: str, folders: Optional[Dict[str, str]] = None, plain: bool = False) -> str:
     """``os.path.realpath``; a URL stays as it is. With ``folders`` (a cache
     of the real paths of parent folders), a name that is not a symbolic link
-    costs one lstat instead of one per component."""
+    costs one lstat instead of one per component (none when ``plain``: the
+    walk found it is no link)."""
     if storage.is_url(path):
         return path.rstrip("/")
     if folders is None or ".." in path.split(os.sep):   # (".." after a link: realpath's rule)
         return os.path.realpath(path)
     parent, name = os.path.split(os.path.abspath(path))
-    if not name or name in (".", "..") or os.path.islink(path):
+    if not name or name in (".", "..") or (not plain and os.path.islink(path)):
         return os.path.realpath(path)
     real_parent = folders.get(parent)
     if real_parent is None:
@@ -209,7 +219,7 @@ def check_plan(entries: List[Entry], targets: List[str], roots: Iterable[str],
     cache: Dict[str, str] = {}
     for entry in entries:
         if entry.path != "-":
-            inputs[_real(entry.path, cache)] = entry.path
+            inputs[_real(entry.path, cache, entry.plain)] = entry.path
     seen: Dict[str, str] = {}
     collisions: List[str] = []
     for entry, target in zip(entries, targets):

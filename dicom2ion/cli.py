@@ -108,7 +108,7 @@ def _plan(args, command: str, options: dict, rename, *, out: Optional[str],
     items: List[object] = []
     total = 0
     for seq, (entry, target) in enumerate(zip(entries, targets)):
-        size, mtime = _stat(entry.path)
+        size, mtime = (entry.size, entry.mtime_ns) if entry.size >= 0 else _stat(entry.path)
         source = _abs(entry.path) if entry.path != "-" else "-"
         output = _abs(target) if target not in (None, "-") else target
         original = None
@@ -526,6 +526,10 @@ def _interrupt(signum, frame):
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
+    if argv is None and getattr(args, "engine", None) != "dask":
+        # the dicom2ion program itself (not a call from Python code): its process
+        # needs no numpy (manifest.PYARROW_WITHOUT_NUMPY); a Dask client might
+        manifest_mod.PYARROW_WITHOUT_NUMPY = True
     previous = None
     try:
         previous = signal.signal(signal.SIGTERM, _interrupt)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime
 import io
 import os
-import pathlib
 from typing import BinaryIO, Optional, Sequence, Union
 
 from . import storage
@@ -25,7 +24,7 @@ def _source_info(source) -> Optional[dict]:
     if not isinstance(source, (str, os.PathLike)):
         name = source_name(source)
         if name and os.path.isfile(name):
-            return {"uri": pathlib.Path(os.path.abspath(name)).as_uri()}
+            return {"uri": storage.file_uri(name)}
         return {"uri": name} if name else None
     return source_info_for(os.fspath(source))
 
@@ -35,11 +34,10 @@ def source_info_for(path: str, st=None) -> dict:
     ``st``: the file's ``os.stat_result`` when the caller has it."""
     if storage.is_url(path):
         return storage.source_info(path)
-    full = os.path.abspath(path)
-    info = {"uri": pathlib.Path(full).as_uri()}
+    info = {"uri": storage.file_uri(path)}
     if not isinstance(st, os.stat_result):
         try:
-            st = os.stat(full)
+            st = os.stat(path)
         except OSError:
             return info
     birth = getattr(st, "st_birthtime", None)
@@ -150,10 +148,7 @@ def original_path(document) -> Optional[str]:
         return None
     uri = str(uri)
     if uri.startswith("file:"):
-        import urllib.parse
-        import urllib.request
-
-        return urllib.request.url2pathname(urllib.parse.urlparse(uri).path)
+        return storage.file_path(uri)
     return uri
 
 

@@ -193,6 +193,8 @@ class DaskExecutor:
     processes (one thread each) on this machine and stops it at ``close``.
     """
 
+    works_elsewhere = True      # (this process only waits: see engine.run_batch)
+
     work = staticmethod(run_group)      # what each Dask task runs (tests replace it)
 
     def __init__(self, jobs: int = 0, *, scheduler: Optional[str] = None,

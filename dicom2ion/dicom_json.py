@@ -24,12 +24,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
-import pathlib
 import struct
 import urllib.parse
-import urllib.request
 from typing import Callable, Optional
 
+from . import storage
 from .dataset import BulkValue, Dataset, read
 from .errors import Dicom2IonError, IonDocumentError
 from .frames import Encapsulated
@@ -148,13 +147,13 @@ class _Encoder:
         for folder in self.bulk_dirs:
             name = os.path.join(folder, bulk.sha256[:2], bulk.sha256)
             if os.path.exists(name):
-                return pathlib.Path(os.path.abspath(name)).as_uri()
+                return storage.file_uri(name)
         context = ds._context
         if context.source is None or context.deflate_offset is not None:
             return None          # no file offsets to point at: inline it
         if not context.little_endian and SWAP_SIZE.get(bulk.vr):
             return None          # the file's bytes are big endian: inline it swapped
-        path = pathlib.Path(os.path.abspath(context.source)).as_uri()
+        path = storage.file_uri(context.source)
         return f"{path}?offset={bulk.offset}&length={bulk.length}"
 
 
@@ -210,7 +209,7 @@ def _load_uri(uri: str) -> bytes:
     if parsed.scheme != "file":
         raise Dicom2IonError(f"BulkDataURI {uri}: only file: URIs can be read here "
                              "(pass bulk_loader= for others)")
-    path = urllib.request.url2pathname(parsed.path)
+    path = storage.file_path(uri)
     query = urllib.parse.parse_qs(parsed.query)
     try:
         with open(path, "rb") as fp:

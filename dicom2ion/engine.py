@@ -42,7 +42,6 @@ import dataclasses
 import hashlib
 import json
 import os
-import socket
 import sys
 import time
 from typing import Callable, Dict, Iterable, List, Optional, Tuple, Union
@@ -120,9 +119,16 @@ _HOST: List[str] = []
 
 
 def _hostname() -> str:
-    """This machine's name (asked once per process)."""
+    """This machine's name (asked once per process; POSIX's uname gives
+    gethostname's answer without importing socket)."""
     if not _HOST:
-        _HOST.append(socket.gethostname())
+        uname = getattr(os, "uname", None)
+        if uname is not None:
+            _HOST.append(uname().nodename)
+        else:
+            import socket
+
+            _HOST.append(socket.gethostname())
     return _HOST[0]
 
 
@@ -242,23 +248,50 @@ def _plain_int(value) -> Optional[int]:
 
 
 _LEAVES = (str, int, float, bytes, type(None))
+_SKIP: List[frozenset] = []
+
+
+def _skipped_types() -> frozenset:
+    """Exact types that hold no reference struct (text, numbers, bytes,
+    nulls: plain and as amazon.ion loads them)."""
+    if not _SKIP:
+        from amazon.ion import simple_types as ion
+
+        from .ion.null import Null
+
+        _SKIP.append(frozenset((
+            str, int, float, bytes, bool, type(None), Null, ion.IonPyNull, ion.IonPyText,
+            ion.IonPyBytes, ion.IonPyInt, ion.IonPyBool, ion.IonPyFloat, ion.IonPyDecimal,
+            ion.IonPyTimestamp, ion.IonPySymbol)))
+    return _SKIP[0]
 
 
 def _references(value, seen: List[int]) -> None:
-    """Counts and sizes of every reference struct (dataOffset, length, sha256)."""
-    if isinstance(value, _LEAVES):
-        return
-    if isinstance(value, dict) or hasattr(value, "iteritems"):
-        keys = value.keys()
-        if "sha256" in keys and "length" in keys and "dataOffset" in keys:
-            seen[0] += 1
-            seen[1] += int(value["length"])
-            return
-        for item in value.values():
-            _references(item, seen)
-    elif isinstance(value, list):
-        for item in value:
-            _references(item, seen)
+    """Counts and sizes of every reference struct (dataOffset, length, sha256):
+    one pass with a stack, into structs (the newest value of each field) and
+    lists only; scalars are not visited one by one."""
+    skip = _skipped_types()
+    stack = [value]
+    count = total = 0
+    while stack:
+        value = stack.pop()
+        if isinstance(value, _LEAVES):
+            continue
+        if isinstance(value, dict) or hasattr(value, "iteritems"):
+            keys = value.keys()
+            if "sha256" in keys and "length" in keys and "dataOffset" in keys:
+                count += 1
+                total += int(value["length"])
+                continue
+            # (amazon.ion's IonPyDict keeps a list per field: its own dict of them
+            # is read directly, instead of one Python-level lookup per field)
+            store = None if type(value) is dict else getattr(value, "_IonPyDict__store", None)
+            items = [v[-1] for v in store.values()] if type(store) is dict else value.values()
+            stack.extend([item for item in items if type(item) not in skip])
+        elif isinstance(value, list):
+            stack.extend([item for item in value if type(item) not in skip])
+    seen[0] += count
+    seen[1] += total
 
 
 def describe(doc, row: Row) -> None:
@@ -417,10 +450,7 @@ def original_for(task: Task, doc) -> Optional[str]:
     if not uri:
         return None
     if uri.startswith("file:"):
-        import urllib.parse
-        import urllib.request
-
-        uri = urllib.request.url2pathname(urllib.parse.urlparse(uri).path)
+        uri = storage.file_path(uri)
     from .batch import remap
 
     return remap(uri, [tuple(p) for p in task.option("source_root") or ()])
@@ -642,12 +672,20 @@ def run_batch(items: Iterable[Union[Task, Row]], executor, *,
     ready: List[Row] = []
     for item in items:
         (tasks if isinstance(item, Task) else ready).append(item)
+    # a pool's workers are running once its first row is here: the manifest's
+    # pyarrow import can happen meanwhile (not after the last row)
+    prefetch = manifest is not None and getattr(executor, "works_elsewhere", False)
     try:
         for row in ready:
             take(row)
-        stream = executor.map(tasks, bar.moved)
+        stream = executor.map(tasks, bar.moved if bar.bar is not None else None)
         for row in stream:
             take(row)
+            if prefetch:
+                prefetch = False
+                from .manifest import prefetch as import_pyarrow
+
+                import_pyarrow()
     except KeyboardInterrupt:
         interrupted = True
     finally:

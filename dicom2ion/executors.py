@@ -10,8 +10,6 @@ its imports happen only when it is chosen.
 
 from __future__ import annotations
 
-import collections
-import concurrent.futures as cf
 import importlib
 import os
 import signal
@@ -51,6 +49,8 @@ def default_jobs() -> int:
 
 class SerialExecutor:
     """Runs every task here, one after another (``--jobs 1``)."""
+
+    works_elsewhere = False
 
     def __init__(self, jobs: int = 1, **_options):
         pass
@@ -111,6 +111,8 @@ class ProcessExecutor:
     ``4 * jobs`` groups are queued at a time, so memory stays bounded for
     millions of files. Progress inside files comes through shared memory."""
 
+    works_elsewhere = True      # (this process only waits: see engine.run_batch)
+
     def __init__(self, jobs: int = 0, *, group_files: int = 8, group_bytes: int = 16 << 20,
                  **_options):
         import multiprocessing
@@ -125,18 +127,34 @@ class ProcessExecutor:
         self._pool = self._new_pool()
 
     def _new_pool(self) -> cf.ProcessPoolExecutor:
+        import concurrent.futures as cf   # (here, not at start-up: --jobs 1 needs no pool)
+
         counter = self._context.Value("i", 0)
         return cf.ProcessPoolExecutor(max_workers=self.jobs, mp_context=self._context,
                                       initializer=_worker_start,
                                       initargs=(self._slots, counter))
 
     def _groups(self, tasks: Iterable[Task]) -> Iterator[List[Task]]:
+        """Groups of up to ``group_files`` files or ``group_bytes`` bytes; when
+        the tasks are a list, also of at most a ``2 * jobs``-th of the files
+        and bytes not yet handed out, so that the last groups are small and
+        no worker waits long for another to finish."""
+        known = isinstance(tasks, (list, tuple))
+        files_left = len(tasks) if known else 0
+        bytes_left = sum(task.size for task in tasks) if known else 0
+        share = 2 * self.jobs
         group: List[Task] = []
         size = 0
+        max_files, max_bytes = self.group_files, self.group_bytes
         for task in tasks:
+            if not group and known:
+                max_files = max(1, min(self.group_files, files_left // share))
+                max_bytes = max(1, min(self.group_bytes, bytes_left // share))
             group.append(task)
             size += task.size
-            if len(group) >= self.group_files or size >= self.group_bytes:
+            if len(group) >= max_files or size >= max_bytes:
+                files_left -= len(group)
+                bytes_left -= size
                 yield group
                 group, size = [], 0
         if group:
@@ -146,6 +164,9 @@ class ProcessExecutor:
         """Groups run in parallel. When a worker dies (killed, out of memory),
         the pool is replaced and the tasks that were in flight run again one
         at a time; a task that kills its worker alone gets a failed row."""
+        import collections
+        import concurrent.futures as cf
+
         groups = self._groups(tasks)
         running: Dict[cf.Future, List[Task]] = self._running
         solo: set = set()

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import datetime
 import os
+import sys
+import threading
 import time
-import uuid
 from typing import Dict, List, Optional
 
 from . import storage
@@ -65,8 +66,31 @@ FIELDS = [
 ]
 
 
+#: Set by the dicom2ion command (``cli.main`` run as the program): pyarrow is
+#: then imported without numpy, which the manifest does not use and which is
+#: most of pyarrow's start-up (0.1-0.3 s a run). Calls from Python code leave
+#: it False: their pyarrow keeps its numpy support.
+PYARROW_WITHOUT_NUMPY = False
+
+
+def _arrow():
+    """(pyarrow, pyarrow.parquet), imported on first use."""
+    if "pyarrow.parquet" not in sys.modules and PYARROW_WITHOUT_NUMPY and \
+            "numpy" not in sys.modules:
+        sys.modules["numpy"] = None    # pyarrow's "import numpy" fails: it goes on without
+        try:
+            import pyarrow.parquet  # noqa: F401
+        finally:
+            if "numpy" in sys.modules and sys.modules["numpy"] is None:
+                del sys.modules["numpy"]
+    import pyarrow
+    import pyarrow.parquet
+
+    return pyarrow, pyarrow.parquet
+
+
 def schema():
-    import pyarrow as pa
+    pa, _ = _arrow()
 
     return pa.schema([(name, getattr(pa, kind)(*args)) for name, kind, args in FIELDS])
 
@@ -78,11 +102,11 @@ COLUMNS = [f[0] for f in FIELDS if f[0] not in ("mtime", "recorded_at")]
 def new_run_id() -> str:
     now = time.time_ns()
     stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now // 10**9))
-    return f"{stamp}.{now % 10**9:09d}Z-{uuid.uuid4().hex[:6]}"
+    return f"{stamp}.{now % 10**9:09d}Z-{os.urandom(3).hex()}"   # (uuid: 7 ms to import)
 
 
 def _table(rows: List[dict]):
-    import pyarrow as pa
+    pa, _ = _arrow()
 
     SCHEMA = schema()
     now = datetime.datetime.now(datetime.timezone.utc)
@@ -99,6 +123,39 @@ def _table(rows: List[dict]):
         else:
             columns[field.name] = pa.array([r.get(field.name) for r in rows], field.type)
     return pa.table(columns, schema=SCHEMA)
+
+
+_PREFETCH: List[threading.Thread] = []
+
+
+def _import_pyarrow() -> None:
+    try:
+        _arrow()
+    except Exception:   # (the writer's own import reports it)
+        pass
+
+
+def prefetch() -> None:
+    """Start importing pyarrow (a tenth of a second or more) in a thread.
+    For a run whose work happens in other processes: this one waits on them
+    meanwhile, so the import costs no time at the end of the run. A fork
+    waits until the import is done (no child gets a half-made module)."""
+    if "pyarrow.parquet" in sys.modules or _PREFETCH:
+        return
+    thread = threading.Thread(target=_import_pyarrow, name="dicom2ion-import-pyarrow",
+                              daemon=True)
+    _PREFETCH.append(thread)
+    thread.start()
+
+
+def _prefetch_done() -> None:
+    for thread in _PREFETCH:
+        if thread.is_alive():
+            thread.join()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(before=_prefetch_done)
 
 
 class ManifestWriter:
@@ -136,11 +193,8 @@ class ManifestWriter:
             self._upload(name)
             return
         tmp = os.path.join(self.path, f".{os.path.basename(name)}.part")
-        import pyarrow.parquet as pq
-
         try:
-            import pyarrow.parquet as pq
-
+            _, pq = _arrow()
             pq.write_table(_table(self._rows), tmp)
             os.chmod(tmp, file_mode())
             os.replace(tmp, name)
@@ -157,9 +211,7 @@ class ManifestWriter:
         self._last = time.monotonic()
 
     def _upload(self, name: str) -> None:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
+        pa, pq = _arrow()
         buffer = pa.BufferOutputStream()
         pq.write_table(_table(self._rows), buffer)
         with atomic_output(name) as fp:
@@ -170,6 +222,7 @@ class ManifestWriter:
 
     def close(self) -> None:
         self.flush()
+        _prefetch_done()     # (no thread left importing at exit)
 
     def drop_older_runs(self) -> None:
         """Remove parts of earlier runs (after this run finished)."""
@@ -184,7 +237,7 @@ class ManifestWriter:
 
 def read(path: str):
     """The whole manifest as one pyarrow Table (a local folder, or a URL)."""
-    import pyarrow.parquet as pq
+    _, pq = _arrow()
 
     path = os.fspath(path)
     if storage.is_url(path):

@@ -180,7 +180,8 @@ class AtomicFile:
             else:
                 self._raw.flush()
             if self.tmp is not None:
-                if os.path.isdir(self.path):
+                if os.name != "posix" and os.path.isdir(self.path):
+                    # (POSIX's rename refuses a folder itself: EISDIR, no stat needed)
                     raise IsADirectoryError(21, "Is a directory")
                 os.replace(self.tmp, self.path)
                 self.tmp = None

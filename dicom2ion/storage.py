@@ -47,10 +47,20 @@ def is_url(path) -> bool:
 def local(path):
     """``path`` as a local path when it is one (``file://`` URLs included)."""
     if scheme(path) == "file":
-        import urllib.request   # (lazy: http.client, email and ssl come with it)
-
-        return urllib.request.url2pathname(urllib.parse.urlparse(path).path)
+        return file_path(path)
     return path
+
+
+def file_path(uri: str) -> str:
+    """The local path of a ``file:`` URI: ``url2pathname`` of its path, which
+    on POSIX is ``unquote`` (urllib.request, 30-40 ms to import with the
+    http.client, email and ssl it brings, only elsewhere)."""
+    path = urllib.parse.urlparse(uri).path
+    if os.name == "posix":
+        return urllib.parse.unquote(path)
+    from urllib.request import url2pathname
+
+    return url2pathname(path)
 
 
 def _fs(url: str):
@@ -149,6 +159,17 @@ def _mtime(info: dict) -> Optional[float]:
         except ValueError:
             continue
     return None
+
+
+def file_uri(path) -> str:
+    """The ``file://`` URI of a local path (made absolute), exactly as
+    ``pathlib.Path(...).as_uri()`` writes it (without building a Path)."""
+    full = os.path.abspath(path)
+    if os.name != "posix":
+        import pathlib
+
+        return pathlib.Path(full).as_uri()
+    return "file://" + urllib.parse.quote_from_bytes(os.fsencode(full))
 
 
 def source_info(url: str) -> dict:

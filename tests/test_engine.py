@@ -172,7 +172,55 @@ def test_process_pool_runs_every_task_and_reports_progress(tmp_path):
     assert all(seq in range(10) and n >= 0 for seq, n in seen)
 
 
+def test_pool_groups_shrink_towards_the_end_and_keep_every_task_in_order():
+    pool = executors.ProcessExecutor.__new__(executors.ProcessExecutor)   # (no processes)
+    pool.jobs, pool.group_files, pool.group_bytes = 2, 8, 16 << 20
+    tasks = [engine.Task(seq=i, command="convert", source=f"/x/{i}", output=None, size=1000)
+             for i in range(100)]
+    groups = list(pool._groups(tasks))
+    assert [t.seq for g in groups for t in g] == list(range(100))
+    assert len(groups[0]) == 8 and len(groups[-1]) == 1, [len(g) for g in groups]
+    assert all(len(a) >= len(b) for a, b in zip(groups, groups[1:]))
+    big = [engine.Task(seq=i, command="convert", source="/x", output=None, size=10 << 20)
+           for i in range(8)]
+    assert [len(g) for g in pool._groups(big)] == [2, 1, 1, 1, 1, 1, 1], \
+        "a group closes at 16 MiB, and at a quarter of the files left"
+    assert [len(g) for g in pool._groups(iter(tasks))] == [8] * 12 + [4], \
+        "tasks of unknown number: full groups"
+
+
+def test_manifest_prefetch_imports_pyarrow_in_a_thread_that_is_gone_after_close(tmp_path):
+    writer = manifest.ManifestWriter(str(tmp_path / "m.parquet"), "run1")
+    manifest.prefetch()
+    writer.add({"source": "/x/0", "size": 1, "status": "converted"})
+    writer.close()
+    assert "pyarrow.parquet" in sys.modules
+    assert not any(t.is_alive() for t in manifest._PREFETCH)
+    assert pq.read_table(str(tmp_path / "m.parquet")).num_rows == 1
+
+
 # -- the manifest --------------------------------------------------------------------
+
+@needs_corpus
+def test_the_command_writes_its_manifest_without_importing_numpy(tmp_path):
+    import subprocess
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(CT, folder / "ct.dcm")
+    shutil.copy(MR, folder / "mr.dcm")
+    out = tmp_path / "out"
+    result = subprocess.run([sys.executable, "-X", "importtime", "-m", "dicom2ion", "convert",
+                             str(folder), "-o", str(out), "-q", "-j", "1"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    imported = {line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines()
+                if line.startswith("import time:")}
+    assert "pyarrow.parquet" in imported and "numpy" not in imported
+    table = pq.read_table(out / manifest.DEFAULT_NAME)
+    assert sorted(table.column("status").to_pylist()) == ["converted", "converted"]
+    assert table.schema == manifest.schema()
+
 
 ISSUE_COLUMNS = ["source", "size", "mtime", "sha256", "status", "error", "output",
                  "output_size", "bulk_values", "bulk_bytes", "transfer_syntax", "sop_class_uid",
@@ -372,3 +420,47 @@ def test_progress_moves_inside_a_large_file(tmp_path):
     inside = [n for n in seen if 0 < n < big.stat().st_size]
     assert len(inside) >= 3 and inside == sorted(inside), "counts rise while the file is read"
     assert seen[-1] == big.stat().st_size
+
+
+def _references_by_recursion(value, seen):
+    """The plain definition describe's bulk counts must match."""
+    if isinstance(value, (str, int, float, bytes, type(None))):
+        return
+    if isinstance(value, dict) or hasattr(value, "iteritems"):
+        if all(k in value.keys() for k in ("sha256", "length", "dataOffset")):
+            seen[0] += 1
+            seen[1] += int(value["length"])
+            return
+        for item in value.values():
+            _references_by_recursion(item, seen)
+    elif isinstance(value, list):
+        for item in value:
+            _references_by_recursion(item, seen)
+
+
+@needs_corpus
+def test_bulk_counts_match_the_plain_walk_on_converted_loaded_and_odd_documents():
+    from amazon.ion.simple_types import IonPyDict, IonPyList
+    from dicom2ion.ion import codec
+
+    docs = []
+    for path in sorted(PYDICOM.glob("*.dcm"))[:40]:
+        try:
+            doc = dicom2ion.convert(str(path))
+        except dicom2ion.Dicom2IonError:
+            continue
+        docs += [doc, codec.loads(codec.dumps(doc))]
+    ref = {"dataOffset": 10, "length": 7, "sha256": "00" * 32}
+    odd = IonPyDict({"A": ref})
+    odd.add_item("A", {"dataOffset": 1, "length": 1000, "sha256": "11" * 32})  # newest counts
+    listed = IonPyList([ref, IonPyDict(ref), [ref]])
+    docs.append({"dataSet": {"X": odd, "Y": listed, "Z": [{"W": ref}]}, "wire": None})
+    counted = 0
+    for doc in docs:
+        row, expected = {}, [0, 0]
+        engine.describe(doc, row)
+        _references_by_recursion(doc.get("dataSet"), expected)
+        _references_by_recursion(doc.get("wire"), expected)
+        assert [row["bulk_values"], row["bulk_bytes"]] == expected
+        counted += expected[0]
+    assert counted > 10, "the corpus has references to count"

@@ -118,3 +118,25 @@ def test_s3_ranged_reads_fetch_only_the_range(s3_bucket, s3_server):
     assert got == payload[40_000:65_000]
     ranges = s3_server.gets(key)[before:]
     assert ranges == ["bytes=40000-49999", "bytes=50000-59999", "bytes=60000-64999"]
+
+
+@pytest.mark.parametrize("name", ["plain.dcm", "with space.dcm", "é ü 漢字.dcm", "%41#?;[]@!$&'()*+,=~:x",
+                                  "a//b/./c/../d", "surrogate-\udcff.dcm", "trailing/"])
+def test_file_uri_is_what_pathlib_writes(tmp_path, name):
+    import pathlib
+
+    path = os.path.join(str(tmp_path), name)
+    assert storage.file_uri(path) == pathlib.Path(os.path.abspath(path)).as_uri()
+    relative = os.path.relpath(path)
+    assert storage.file_uri(relative) == pathlib.Path(os.path.abspath(relative)).as_uri()
+
+
+@pytest.mark.parametrize("name", ["plain.dcm", "with space.dcm", "é ü 漢字.dcm", "%41#?;[]@!$&'()*+,=~:x"])
+def test_file_path_undoes_file_uri_as_url2pathname_does(tmp_path, name):
+    import urllib.parse
+    import urllib.request
+
+    path = os.path.join(str(tmp_path), name)
+    uri = storage.file_uri(path)
+    assert storage.file_path(uri) == path == storage.local(uri)
+    assert storage.file_path(uri) == urllib.request.url2pathname(urllib.parse.urlparse(uri).path)
