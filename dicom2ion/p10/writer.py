@@ -514,8 +514,9 @@ class P10Writer:
     def _sequence_end(self, event: SequenceEnd) -> None:
         level = self._check_end(event, _SEQUENCE, event.delimited, event.length)
         content = self._written - level.start
-        if level.length is not None and level.length != UNDEFINED and content < level.length \
+        if level.length is not None and level.length != UNDEFINED and content != level.length \
                 and not event.truncated:
+            # (more than declared: a reader would end the sequence inside its last item)
             raise self._refuse(event, f"the sequence holds {content} bytes, its header says "
                                       f"{level.length}")
         if not level.ctx.explicit and level.length != UNDEFINED and level.items == 0 \
