@@ -37,7 +37,7 @@ from ..events import (
 from .syntax import Encoding, encoding_for
 from .vr import ALL_VRS, LONG_VRS, VR_FROM_BYTES
 from .wire import (
-    ITEM, ITEM_END, ITEM_GROUP, META_GROUP, SEQUENCE_END, TRANSFER_SYNTAX, Context,
+    ITEM, ITEM_END, ITEM_GROUP, ITEM_TAG_LE, META_GROUP, SEQUENCE_END, TRANSFER_SYNTAX, Context,
     can_be_trailing, cut_header, detect_encoding, implicit_value_is_sequence, implicit_vr, is_null_tag_start,
     is_upper_vr, item_header, meta_is_explicit, undefined_length_opens,
 )
@@ -462,6 +462,10 @@ class P10Writer:
             raise self._refuse(event, "in implicit VR a defined-length sequence needs a tag "
                                       "whose dictionary VR is SQ (or an unknown tag, little "
                                       "endian)")
+        elif vr != "SQ" and length is not None \
+                and not implicit_value_is_sequence(vr, length, ITEM_TAG_LE):
+            raise self._refuse(event, f"in implicit VR a sequence of an unknown tag with length "
+                                      f"{length} reads as an element, not a sequence")
 
     def _item_start(self, event: ItemStart) -> None:
         level = self._levels[-1]
@@ -514,9 +518,10 @@ class P10Writer:
     def _sequence_end(self, event: SequenceEnd) -> None:
         level = self._check_end(event, _SEQUENCE, event.delimited, event.length)
         content = self._written - level.start
-        if level.length is not None and level.length != UNDEFINED and content != level.length \
+        # (more than declared is what a salvage read gives for an item that runs past
+        # its sequence's end: written as it was)
+        if level.length is not None and level.length != UNDEFINED and content < level.length \
                 and not event.truncated:
-            # (more than declared: a reader would end the sequence inside its last item)
             raise self._refuse(event, f"the sequence holds {content} bytes, its header says "
                                       f"{level.length}")
         if not level.ctx.explicit and level.length != UNDEFINED and level.items == 0 \
