@@ -210,3 +210,24 @@ def test_big_file_measure(tmp_path):
     proc = _run(TOOLS / "make_big_file.py", tmp_path / "x.dcm", "--size", "5G")
     assert proc.returncode == 2 and "limited" in proc.stderr
     assert not (tmp_path / "x.dcm").exists()
+
+
+def test_engine_benchmark_verdicts_and_machine_ceiling():
+    engines = _load("benchmark_engines")
+
+    class Args:
+        repeat = 1
+
+    def run(wall, batch):
+        return {"wall": wall, "batch_best": batch, "mb": 100.0, "cpu": 1.0, "load": 0.5}
+
+    best = {"jobs1": run(4.0, 3.6), "jobs2": run(2.5, 2.0), "dask2": run(4.5, 2.1),
+            "cluster2": run(2.6, 1.9)}
+    report = engines.summarize(best, "x", Args, ceiling=1.87)
+    batch = report["verdicts"]["batch"]
+    assert batch["pool_scaling"] == pytest.approx(1.8)
+    assert batch["cluster2_vs_pool"] == pytest.approx(-0.05)
+    assert "batch time: --jobs 2 scales 1.80x (met >= 1.8x)" in report["text"]
+    assert "dask2 1.71x (MISSED), +5.0% vs --jobs 2 (met <= +15%)" in report["text"]
+    assert "scale 1.87x" in report["text"] and report["machine_scaling"] == 1.87
+    assert 0.3 < engines.machine_scaling(rounds=1) < 2.5      # (a busy machine: near 1)
