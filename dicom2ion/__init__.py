@@ -1,5 +1,6 @@
 """dicom2ion: lossless, streaming conversion of DICOM Part 10 files to Amazon Ion and back."""
 
+from ._lazy import lazy_names
 from ._version import __version__
 from .errors import (
     BulkDataError, Dicom2IonError, DicomParseError, DictionaryError, IonDocumentError, WriteError,
@@ -13,21 +14,8 @@ from .convert import (
 _LAZY = {"read": "dataset", "Dataset": "dataset", "BulkValue": "dataset",
          "to_dicom_json": "dicom_json", "from_dicom_json": "dicom_json"}
 
-
-def __getattr__(name):
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'dicom2ion' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_LAZY))
-
+__getattr__, __dir__ = lazy_names(__name__, globals(), _LAZY)
+del lazy_names
 
 __all__ = [
     "__version__", "convert", "convert_async", "convert_to", "load", "dump", "to_dicom",
