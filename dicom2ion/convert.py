@@ -65,7 +65,8 @@ def convert(source, *, source_info: Optional[dict] = None,
     A damaged file converts losslessly: what cannot be read is kept as raw
     bytes in place and each problem is listed in the document's ``damage``
     (see SCHEMA.md). ``strict`` refuses damaged input instead. Input that is
-    not DICOM at all raises DicomParseError either way. ``reproducible`` leaves out the conversion time (same input, same bytes).
+    not DICOM at all raises DicomParseError either way. ``reproducible``
+    leaves out the conversion time (same input, same bytes).
     A URL (``s3://...``) is read through fsspec.
     ``dictionary``: a path or a list of paths (PS3.6 JSON extract or DocBook
     XML, DCMTK ``.dic``) merged over the built-in dictionary, or a

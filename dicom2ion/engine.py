@@ -48,6 +48,7 @@ from typing import Callable, Dict, Iterable, List, Optional, Tuple, Union
 
 from ._version import __version__
 from . import storage
+from .ion import multimap
 from .errors import Dicom2IonError
 
 CHUNK = 1 << 20
@@ -283,10 +284,9 @@ def _references(value, seen: List[int]) -> None:
                 count += 1
                 total += int(value["length"])
                 continue
-            # (amazon.ion's IonPyDict keeps a list per field: its own dict of them
-            # is read directly, instead of one Python-level lookup per field)
-            store = None if type(value) is dict else getattr(value, "_IonPyDict__store", None)
-            items = [v[-1] for v in store.values()] if type(store) is dict else value.values()
+            # (amazon.ion's IonPyDict keeps a list per field: read at once)
+            store = None if type(value) is dict else multimap.store(value)
+            items = [v[-1] for v in store.values()] if store is not None else value.values()
             stack.extend([item for item in items if type(item) not in skip])
         elif isinstance(value, list):
             stack.extend([item for item in value if type(item) not in skip])

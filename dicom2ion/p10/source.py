@@ -58,12 +58,8 @@ class EventStream:
         self._read_size = read_size
 
     def __iter__(self) -> Iterator[object]:
-        reader = self.reader
-        for chunk in _chunks(self._source, self._read_size):
-            reader.feed(chunk)
-            yield from reader.events()
-        reader.close()
-        yield from reader.events()
+        for batch in self.batches():
+            yield from batch
 
     def batches(self) -> Iterator[list]:
         """The events in lists, as ``P10Reader.batches`` gives them."""
