@@ -10,6 +10,7 @@ from amazon.ion import simpleion
 
 from ..errors import IonDocumentError
 from .null import normalise
+from .writable import writable
 
 # Bare Python values where Ion allows (str, int, bytes, list, None for an
 # unannotated null); annotated values keep amazon.ion's IonPy types.
@@ -19,6 +20,11 @@ _BARE = simpleion.IonPyValueModel.MAY_BE_BARE
 # value; binary Ion has no such limit.
 TEXT_BUFFER_LIMIT = 256 << 20
 _BVM = b"\xe0\x01\x00\xea"
+
+# amazon.ion's C writer is in use (its pure-Python writer does not take the
+# types of ``writable``)
+_C_WRITER = bool(getattr(simpleion, "c_ext", False)
+                 and vars(simpleion).get("__IS_C_EXTENSION_SUPPORTED", False))
 
 
 # an escape written by amazon.ion's pretty printer, not itself escaped
@@ -82,8 +88,14 @@ def dump(document, fp: BinaryIO, *, binary: bool = True, pretty: bool = False) -
     if binary:
         if inline_bytes(document) >= LARGE_INLINE:
             simpleion.dump_python(document, fp, binary=True)
+        elif _C_WRITER:
+            simpleion.dump_extension(writable(document), fp, binary=True)
         else:
             simpleion.dump(document, fp, binary=True)
+        return
+    if not pretty and _C_WRITER:
+        simpleion.dump_extension(writable(document), fp, binary=False)
+        fp.write(b"\n")
         return
     text = simpleion.dumps(document, binary=False, indent="  " if pretty else None)
     if pretty:

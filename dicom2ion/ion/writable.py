@@ -1,0 +1,102 @@
+"""A document's values in the types amazon.ion's C writer takes fastest.
+
+For every value it writes, amazon.ion's C writer (``ionc_write``, 0.15)
+asks ``hasattr(value, "ion_type")`` and ``hasattr(value, "ion_annotations")``.
+A plain ``str``, ``int``, ``list`` or ``dict`` has neither, so each value
+raises and clears two AttributeErrors inside the writer: about 2 µs a value,
+most of the time of writing a document. ``writable`` gives the same tree with
+those values as subclasses that carry both attributes on the class (a
+string of 500 plain ``str`` is written in about 1 ms, of these in about
+0.1 ms). The bytes written are the same.
+
+Only for ``ionc_write``: amazon.ion's pure-Python writer does not know these
+types.
+"""
+
+from __future__ import annotations
+
+from amazon.ion.core import IonType
+from amazon.ion.simple_types import IonPyDict, IonPyList
+
+# bytes up to this size are copied into a _Blob; larger ones are written as
+# they are (the two lookups cost nothing next to the copy)
+_COPY_BYTES = 4096
+
+
+class _Str(str):
+    __slots__ = ()
+    ion_type = IonType.STRING
+    ion_annotations = ()
+
+
+class _Int(int):
+    __slots__ = ()
+    ion_type = IonType.INT
+    ion_annotations = ()
+
+
+class _Float(float):
+    __slots__ = ()
+    ion_type = IonType.FLOAT
+    ion_annotations = ()
+
+
+class _Blob(bytes):
+    __slots__ = ()
+    ion_type = IonType.BLOB
+    ion_annotations = ()
+
+
+class _List(list):
+    __slots__ = ()
+    ion_type = IonType.LIST
+    ion_annotations = ()
+
+
+class _Struct(dict):
+    __slots__ = ()
+    ion_type = IonType.STRUCT
+    ion_annotations = ()
+
+
+def _struct(value: dict) -> _Struct:
+    return _Struct({name: _one(item) for name, item in value.items()})
+
+
+def _list(value: list) -> _List:
+    return _List([_one(item) for item in value])
+
+
+def _ion_py_dict(value: IonPyDict):
+    store = getattr(value, "_IonPyDict__store", None)
+    if type(store) is not dict:       # another amazon.ion: leave it as it is
+        return value
+    return IonPyDict._factory(None, {name: [_one(item) for item in items]
+                                     for name, items in store.items()},
+                              value.ion_annotations)
+
+
+def _ion_py_list(value: IonPyList) -> IonPyList:
+    return IonPyList.from_value(value.ion_type, [_one(item) for item in value],
+                                value.ion_annotations)
+
+
+def _blob(value: bytes):
+    return _Blob(value) if len(value) <= _COPY_BYTES else value
+
+
+_CONVERT = {
+    str: _Str, int: _Int, float: _Float, bytes: _blob, dict: _struct, list: _list,
+    IonPyDict: _ion_py_dict, IonPyList: _ion_py_list,
+}
+
+
+def _one(value):
+    convert = _CONVERT.get(type(value))
+    return value if convert is None else convert(value)
+
+
+def writable(document):
+    """``document`` with its plain values as the C writer's fast types
+    (a new tree; the document itself is not changed)."""
+    return _one(document)
