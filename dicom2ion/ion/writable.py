@@ -60,11 +60,34 @@ class _Struct(dict):
 
 
 def _struct(value: dict) -> _Struct:
-    return _Struct({name: _one(item) for name, item in value.items()})
+    out = {}
+    for name, item in value.items():
+        kind = type(item)
+        if kind is str:
+            out[name] = _Str(item)
+        elif kind is int:
+            out[name] = _Int(item)
+        elif item is None:
+            out[name] = None
+        else:
+            convert = _CONVERT.get(kind)
+            out[name] = item if convert is None else convert(item)
+    return _Struct(out)
 
 
 def _list(value: list) -> _List:
-    return _List([_one(item) for item in value])
+    out = []
+    append = out.append
+    for item in value:
+        kind = type(item)
+        if kind is str:
+            append(_Str(item))
+        elif kind is int:
+            append(_Int(item))
+        else:
+            convert = _CONVERT.get(kind)
+            append(item if convert is None else convert(item))
+    return _List(out)
 
 
 def _ion_py_dict(value: IonPyDict):
@@ -77,8 +100,7 @@ def _ion_py_dict(value: IonPyDict):
 
 
 def _ion_py_list(value: IonPyList) -> IonPyList:
-    return IonPyList.from_value(value.ion_type, [_one(item) for item in value],
-                                value.ion_annotations)
+    return IonPyList.from_value(value.ion_type, _list(value), value.ion_annotations)
 
 
 def _blob(value: bytes):
