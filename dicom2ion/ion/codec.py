@@ -9,6 +9,7 @@ from typing import BinaryIO, Union
 from amazon.ion import simpleion
 
 from ..errors import IonDocumentError
+from . import multimap
 from .null import normalise
 from .writable import writable
 
@@ -64,8 +65,11 @@ def inline_bytes(document) -> int:
     data_set = document.get("dataSet") if hasattr(document, "get") else None
     if not hasattr(data_set, "values"):
         return 0
+    lists = multimap.store(data_set)    # (a loaded IonPyDict: its values at C speed)
+    values = (data_set.values() if lists is None
+              else [value for values in lists.values() for value in values])
     total = 0
-    for value in data_set.values():
+    for value in values:
         if type(value) in _NOT_LARGE:
             continue
         if isinstance(value, (bytes, bytearray)):
