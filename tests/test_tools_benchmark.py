@@ -118,6 +118,13 @@ def test_benchmark_runs_and_reports_every_column(small_files, tmp_path):
     small = e2e["small"]
     assert small["files"] >= 40 and small["distinct"] >= 1
     assert small["files_per_s"] == pytest.approx(small["files"] / small["seconds"])
+    floor = small["create_floor"]          # as many outputs, created without converting
+    assert floor["files"] == small["files"]
+    assert floor["files_per_s"] == pytest.approx(floor["files"] / floor["seconds"])
+    work = e2e["work_scaling"]             # the conversion work in one and two processes
+    assert work["one_process"] > 0 and work["two_processes"] > 0
+    assert work["scaling"] == pytest.approx(work["one_process"] / work["two_processes"])
+    assert "two-process ceiling" in text and "floor: create+rename" in text
     large = data["large_file"]
     assert large["size"] > 3_000_000
     assert min(large["convert"], large["to_dicom"], large["sha256_twice"]) > 0

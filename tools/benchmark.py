@@ -46,11 +46,15 @@ timed from its start to its exit, best of ``--repeat``:
                   against pydicom-json over the same files (in process, its
                   best pass times the copies: no start-up or writing counted)
     small         the same command on files under 4 KB, copied until there
-                  are ``--small-count`` of them: files/s
+                  are ``--small-count`` of them: files/s; beside it the floor,
+                  creating as many output files of the same sizes (temporary
+                  name, write, rename) without converting anything
     verify        dicom2ion verify IN --jobs 1 -q, against cli-convert
     to-dicom      dicom2ion to-dicom OUT -o REBUILT --jobs 1 -q on the .ion
                   files cli-convert wrote, against cli-convert
-    scaling       the three with --jobs 2 against --jobs 1
+    scaling       the three with --jobs 2 against --jobs 1; beside them the
+                  ceiling, convert + binary dump of the same files in process
+                  in one process against two forked ones (no CLI)
     large         a generated file of ``--large-size`` bytes
                   (tools/make_big_file.py): convert_to and to_dicom in
                   process, against sha256 computed twice over the file
@@ -407,6 +411,57 @@ def _clear(folder: str) -> Callable[[], None]:
     return lambda: shutil.rmtree(folder, ignore_errors=True)
 
 
+def create_floor(sizes: List[int], folder: str, repeat: int) -> dict:
+    """The machine's own cost of the small-file stage's outputs: as many
+    files, of the same sizes, each created under a temporary name, written
+    and renamed (what every atomic output does), in a new folder; best of
+    ``repeat``. On some disks creating a file costs more than converting it."""
+    best = float("inf")
+    for _ in range(repeat):
+        shutil.rmtree(folder, ignore_errors=True)
+        os.makedirs(folder)
+        blobs = {size: b"\0" * size for size in set(sizes)}
+        start = time.perf_counter()
+        for i, size in enumerate(sizes):
+            tmp = os.path.join(folder, f".{i}.part")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            os.write(fd, blobs[size])
+            os.close(fd)
+            os.replace(tmp, os.path.join(folder, f"{i}.ion"))
+        best = min(best, time.perf_counter() - start)
+    shutil.rmtree(folder, ignore_errors=True)
+    return {"files": len(sizes), "seconds": best, "files_per_s": len(sizes) / best}
+
+
+def _convert_all(paths: List[str]) -> None:
+    for path in paths:
+        codec.dumps(dicom2ion.convert(path))
+
+
+def work_scaling(paths: List[str], repeat: int) -> dict:
+    """The conversion work itself (convert + binary dump, in process, no
+    CLI) in one process against the same files split over two forked
+    processes, best of ``repeat`` each: what two cores of this machine give
+    this work, the ceiling of the CLI's ``--jobs 2``."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    _convert_all(paths[:20])                  # warm: lazy imports, caches
+    serial = parallel = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        _convert_all(paths)
+        serial = min(serial, time.perf_counter() - start)
+        start = time.perf_counter()
+        procs = [context.Process(target=_convert_all, args=(paths[i::2],)) for i in range(2)]
+        for proc in procs:
+            proc.start()
+        for proc in procs:
+            proc.join()
+        parallel = min(parallel, time.perf_counter() - start)
+    return {"one_process": serial, "two_processes": parallel, "scaling": serial / parallel}
+
+
 def end_to_end(files: List[str], work: str, *, repeat: int, copies: int,
                small_count: int) -> dict:
     """The CLI stages on copies of ``files`` (see the module doc)."""
@@ -453,7 +508,13 @@ def end_to_end(files: List[str], work: str, *, repeat: int, copies: int,
         r.update(files=count, distinct=len(small),
                  bytes=sum(os.path.getsize(p) for p in _inputs(small_folder)),
                  files_per_s=count / r["seconds"])
+        # (best_of clears the outputs before each pass: the last pass's are here)
+        sizes = [os.path.getsize(p) for p in Path(small_out).rglob("*.ion")]
+        shutil.rmtree(small_out, ignore_errors=True)
+        if sizes:
+            r["create_floor"] = create_floor(sizes, os.path.join(work, "floor"), repeat)
         res["small"] = r
+    res["work_scaling"] = work_scaling(_inputs(folder), repeat)
     return res
 
 
@@ -628,6 +689,13 @@ def goals(table: Dict[str, dict], e2e: Optional[dict], large: Optional[dict],
                            ("verify", "verify")):
             out.append(_goal(f"two cores / one core, {label}",
                              e2e[key]["seconds"] / e2e[key + "_2"]["seconds"], 1.8, True))
+        if "work_scaling" in e2e:
+            out.append(_goal("two processes / one, the conversion work alone (machine ceiling, "
+                             "information)", e2e["work_scaling"]["scaling"], 0, True))
+        if "small" in e2e and "create_floor" in e2e["small"]:
+            out.append(_goal("small files: creating the outputs alone, files/s (floor, "
+                             "information)", e2e["small"]["create_floor"]["files_per_s"], 0, True,
+                             "files/s"))
     if large:
         out.append(_goal("large file convert / sha256 twice",
                          large["convert"] / large["sha256_twice"], 1.0, False))
@@ -681,6 +749,14 @@ def format_e2e(e2e: dict) -> str:
         s = e2e["small"]
         lines.append(f"  {'small files convert':<24}{s['seconds']:8.3f} s {s['files_per_s']:9.1f} files/s "
                      f"({s['files']} files under {SMALL} bytes, {s['distinct']} distinct)")
+        if "create_floor" in s:
+            f = s["create_floor"]
+            lines.append(f"  {'  floor: create+rename':<24}{f['seconds']:8.3f} s {f['files_per_s']:9.1f} files/s "
+                         f"(the same number of outputs, same sizes, no conversion)")
+    if "work_scaling" in e2e:
+        w = e2e["work_scaling"]
+        lines.append(f"  {'two-process ceiling':<24}{w['scaling']:8.2f} x  (convert+dump in process: "
+                     f"{w['one_process']:.3f} s in one process, {w['two_processes']:.3f} s in two)")
     return "\n".join(lines)
 
 
