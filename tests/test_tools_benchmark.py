@@ -238,3 +238,26 @@ def test_engine_benchmark_verdicts_and_machine_ceiling():
     assert "dask2 1.71x (MISSED), +5.0% vs --jobs 2 (met <= +15%)" in report["text"]
     assert "scale 1.87x" in report["text"] and report["machine_scaling"] == 1.87
     assert 0.3 < engines.machine_scaling(rounds=1) < 2.5      # (a busy machine: near 1)
+
+
+def test_engine_benchmark_work_ceiling(tmp_path):
+    """The per-file function's own two-process scaling: measured on real
+    files (every .ion written, then removed), reported beside the engines."""
+    engines = _load("benchmark_engines")
+    source = tmp_path / "in"
+    engines.make_inputs(source, 4, 256 << 10)
+    ratio = engines.work_scaling(source, tmp_path, rounds=1)
+    assert 0 < ratio < 2.5        # (tiny files: forking dominates, the ratio means little)
+    assert not (tmp_path / "ceiling").exists()
+
+    class Args:
+        repeat = 1
+
+    def run(wall, batch):
+        return {"wall": wall, "batch_best": batch, "mb": 100.0, "cpu": 1.0, "load": 0.5}
+
+    best = {"jobs1": run(4.0, 3.6), "jobs2": run(2.5, 2.0), "dask2": run(4.5, 2.1),
+            "cluster2": run(2.6, 1.9)}
+    report = engines.summarize(best, "x", Args, ceiling=1.87, work_ceiling=1.6)
+    assert report["work_scaling"] == 1.6
+    assert "scales 1.60x" in report["text"] and "is 112% of it" in report["text"]

@@ -23,7 +23,10 @@ as tools/make_big_file.py writes them, each with its own pixel bytes) unless
 ``--input`` names a folder.
 
 Goals (issue 14): Dask within 15% of ``--jobs 2``; both at >= 1.8x of
-``--jobs 1``. The verdict lines say whether each was met, on which time, for
+``--jobs 1``. Two ceilings are measured beside them: a pure-Python loop in
+two processes (``machine:``), and the per-file function itself over the same
+files in two forked processes with no engine around it (``work:``; hashing
+and reading the files share a core's units when the two vCPUs are siblings). The verdict lines say whether each was met, on which time, for
 the LocalCluster (``dask2``) and for the running cluster (``cluster2``, the
 case of a user who already has one: no cluster start in the wall time).
 """
@@ -158,6 +161,47 @@ def run_once(engine: str, source: Path, out: Path, extra: List[str]) -> Dict[str
             "cpu": cpu, "load": os.getloadavg()[0]}
 
 
+def _process_all(paths: List[str], out: str) -> None:
+    from dicom2ion import engine
+
+    for i, path in enumerate(paths):
+        engine.process(engine.Task(seq=i, command="convert", source=path,
+                                   output=os.path.join(out, os.path.basename(path) + ".ion")))
+
+
+def work_scaling(source: Path, work: Path, rounds: int = 3) -> float:
+    """The ceiling of this work on this machine: the per-file function
+    (``engine.process``, convert and write each .ion) over every file in one
+    process, against the same files split over two forked processes (no
+    pool, no planning, no manifest); best of ``rounds`` each, apart. What an
+    engine loses beyond this is its own overhead."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    paths = sorted(str(p) for p in source.rglob("*") if p.is_file())
+    out = work / "ceiling"
+    _process_all(paths[:2], str(out))       # warm: lazy imports
+    serial = parallel = float("inf")
+    for _ in range(rounds):
+        shutil.rmtree(out, ignore_errors=True)
+        out.mkdir(parents=True)
+        start = time.perf_counter()
+        _process_all(paths, str(out))
+        serial = min(serial, time.perf_counter() - start)
+        shutil.rmtree(out, ignore_errors=True)
+        out.mkdir(parents=True)
+        start = time.perf_counter()
+        procs = [context.Process(target=_process_all, args=(paths[i::2], str(out)))
+                 for i in range(2)]
+        for proc in procs:
+            proc.start()
+        for proc in procs:
+            proc.join()
+        parallel = min(parallel, time.perf_counter() - start)
+    shutil.rmtree(out, ignore_errors=True)
+    return serial / parallel
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--files", type=int, default=48, help="generated files (default 48)")
@@ -183,7 +227,8 @@ def main(argv=None) -> int:
         with running_cluster(work / "cluster") as address:
             best = run_rounds(source, work, address, args)
         ceiling = machine_scaling()
-        report = summarize(best, what, args, ceiling)
+        work_ceiling = work_scaling(source, work, args.repeat)
+        report = summarize(best, what, args, ceiling, work_ceiling)
         print(report["text"])
         if args.json:
             with open(args.json, "w") as fp:
@@ -224,7 +269,7 @@ def _met(ok: bool) -> str:
 
 
 def summarize(best: Dict[str, Dict[str, float]], what: str, args,
-              ceiling: float = 0.0) -> dict:
+              ceiling: float = 0.0, work_ceiling: float = 0.0) -> dict:
     mb = best["jobs1"]["mb"]
     lines = [f"dicom2ion convert, {what}, best of {args.repeat} "
              f"(machine: {os.cpu_count()} cores, Python {platform.python_version()})",
@@ -252,8 +297,14 @@ def summarize(best: Dict[str, Dict[str, float]], what: str, args,
     if ceiling:
         lines.append(f"machine: two processes of a pure-Python loop scale {ceiling:.2f}x "
                      "(the most any engine can show here)")
+    if work_ceiling:
+        lines.append(f"work: the per-file function alone in two forked processes scales "
+                     f"{work_ceiling:.2f}x (this work's ceiling here; each engine's batch "
+                     f"scaling above is {best['jobs1']['batch_best'] / best['jobs2']['batch_best'] / work_ceiling * 100:.0f}% "
+                     "of it for --jobs 2)")
     return {"input": what, "repeat": args.repeat, "best": best, "verdicts": verdicts,
-            "machine_scaling": ceiling, "cores": os.cpu_count(), "text": "\n".join(lines)}
+            "machine_scaling": ceiling, "work_scaling": work_ceiling, "cores": os.cpu_count(),
+            "text": "\n".join(lines)}
 
 
 if __name__ == "__main__":
