@@ -99,6 +99,7 @@ class Walker:
         self.window = Window(fp)
         self.symbols = list(SYSTEM_SYMBOLS)
         self.lst = b""        # the local symbol tables' bytes, as in the stream
+        self.top = None
 
     def name(self, sid: int) -> str:
         if sid >= len(self.symbols) or self.symbols[sid] is None:
@@ -138,7 +139,8 @@ class Walker:
             self.symbols.append(symbol if isinstance(symbol, str) else None)
 
     def document(self):
-        """(start, end) of the top-level struct's fields."""
+        """(start, end) of the top-level struct's fields; ``top`` is then
+        where the struct's type descriptor is."""
         window = self.window
         if window.get(0, 4) != BVM:
             raise Unsupported("not binary Ion")
@@ -160,6 +162,7 @@ class Walker:
                 if end > size:
                     raise IonDocumentError(f"the document is cut short: it declares {end} "
                                            f"bytes, the input has {size}")
+                self.top = pos
                 return body, end
             elif t in (-1, 0):   # another version marker, or padding
                 pass

@@ -9,6 +9,8 @@ from typing import BinaryIO, Union
 from amazon.ion import simpleion
 
 from ..errors import IonDocumentError
+from . import dump_large, load_large
+from .binary_walk import Unsupported
 from .null import normalise
 
 # Bare Python values where Ion allows (str, int, bytes, list, None for an
@@ -44,10 +46,10 @@ def readable(text: str) -> str:
 
 
 # Binary Ion of a document that holds this many value bytes inline (at the
-# top level of its data set: pixel data, mostly) is written by amazon.ion's
-# pure-Python writer: its C writer builds the output in a buffer and then
-# copies it into a bytes object (three times the values in memory, and slower
-# on them); the Python writer passes the value bytes through (once).
+# top level of its data set: pixel data, mostly) is written by ``dump_large``:
+# amazon.ion's C writer builds the output in a buffer and then copies it into
+# a bytes object (three times the values in memory), its pure-Python writer
+# copies each value once; ``dump_large`` passes the large blobs through.
 LARGE_INLINE = 1 << 20
 _NOT_LARGE = frozenset((str, int, float, list, type(None)))
 
@@ -77,11 +79,10 @@ def inline_bytes(document) -> int:
 def dump(document, fp: BinaryIO, *, binary: bool = True, pretty: bool = False) -> None:
     """Write a document; pretty text is for people (slower, pure Python) and
     keeps non-ASCII text readable. Binary Ion holding large values inline
-    goes through the pure-Python writer (see LARGE_INLINE): other bytes than
-    the C writer's for the same values (both are valid Ion and load equal)."""
+    goes through ``dump_large`` (see LARGE_INLINE)."""
     if binary:
         if inline_bytes(document) >= LARGE_INLINE:
-            simpleion.dump_python(document, fp, binary=True)
+            dump_large.dump(document, fp)
         else:
             simpleion.dump(document, fp, binary=True)
         return
@@ -133,10 +134,19 @@ def _unreadable(exc: Exception, source: str) -> IonDocumentError:
 
 def load_path(path) -> object:
     """Load one Ion document from a file. Binary Ion is read from the file
-    itself, not from a copy of its bytes: peak memory about twice the file
-    (amazon.ion's values) instead of three times."""
+    itself, not from a copy of its bytes; one of ``load_large.LARGE`` bytes
+    or more is walked, its large blobs read once each (peak memory about
+    the file's size instead of twice)."""
     with open(path, "rb") as fp:
         if fp.read(4) == _BVM:
+            if fp.seek(0, 2) >= load_large.LARGE:
+                try:
+                    return load_large.load(fp)
+                except Unsupported:
+                    pass
+                except IonDocumentError as exc:
+                    raise IonDocumentError(f"not a readable Ion document: {exc}",
+                                           source=str(path)) from None
             fp.seek(0)
             try:
                 return normalise(simpleion.load(fp, single_value=True, value_model=_BARE))
