@@ -231,3 +231,19 @@ def test_engine_benchmark_verdicts_and_machine_ceiling():
     assert "dask2 1.71x (MISSED), +5.0% vs --jobs 2 (met <= +15%)" in report["text"]
     assert "scale 1.87x" in report["text"] and report["machine_scaling"] == 1.87
     assert 0.3 < engines.machine_scaling(rounds=1) < 2.5      # (a busy machine: near 1)
+
+
+def test_big_encapsulated_file_is_valid_p10(tmp_path):
+    pydicom = pytest.importorskip("pydicom")
+    from pydicom.encaps import generate_fragments
+    import hashlib
+
+    tool = _load("make_big_file")
+    path = tmp_path / "enc.dcm"
+    info = tool.write_big_file(str(path), 3 * 512 * 512 * 2, seed=9, encapsulated=True)
+    ds = pydicom.dcmread(path)
+    assert ds.file_meta.TransferSyntaxUID == tool.JPEG_BASELINE
+    fragments = list(generate_fragments(ds.PixelData))
+    assert fragments[0] == b""                         # the empty offset table
+    assert [len(f) for f in fragments[1:]] == [512 * 512 * 2] * 3
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == info["sha256"]

@@ -101,9 +101,14 @@ def dumps(document, *, binary: bool = True, pretty: bool = False) -> bytes:
 
 def loads(data: Union[bytes, str], *, source: str = "") -> object:
     """Load one Ion document from bytes (binary or text). Empty values are
-    ``None`` (``Null`` when annotated), as ``convert`` gives them."""
+    ``None`` (``Null`` when annotated), as ``convert`` gives them. Binary
+    Ion of ``LARGE_INLINE`` bytes or more is walked (see ``load_path``)."""
     if isinstance(data, str):
         data = data.encode("utf-8")
+    if data[:4] == _BVM and len(data) >= LARGE_INLINE:
+        document = _walked(io.BytesIO(data), source)
+        if document is not None:
+            return document
     try:
         if data[:4] == _BVM:
             return normalise(simpleion.loads(data, single_value=True, value_model=_BARE))
@@ -132,21 +137,29 @@ def _unreadable(exc: Exception, source: str) -> IonDocumentError:
     return IonDocumentError(f"not a readable Ion document: {exc}{hint}", source=source)
 
 
+def _walked(fp, source: str):
+    """The document loaded by ``load_large``, or None where it does not
+    handle the stream (amazon.ion then loads it whole)."""
+    try:
+        return load_large.load(fp)
+    except Unsupported:
+        return None
+    except IonDocumentError as exc:
+        raise IonDocumentError(f"not a readable Ion document: {exc.message}",
+                               source=source) from None
+
+
 def load_path(path) -> object:
     """Load one Ion document from a file. Binary Ion is read from the file
-    itself, not from a copy of its bytes; one of ``load_large.LARGE`` bytes
-    or more is walked, its large blobs read once each (peak memory about
-    the file's size instead of twice)."""
+    itself, not from a copy of its bytes; one of ``LARGE_INLINE`` bytes or
+    more is walked (``load_large``), its large blobs read once each (peak
+    memory about the file's size instead of twice)."""
     with open(path, "rb") as fp:
         if fp.read(4) == _BVM:
-            if fp.seek(0, 2) >= load_large.LARGE:
-                try:
-                    return load_large.load(fp)
-                except Unsupported:
-                    pass
-                except IonDocumentError as exc:
-                    raise IonDocumentError(f"not a readable Ion document: {exc}",
-                                           source=str(path)) from None
+            if fp.seek(0, 2) >= LARGE_INLINE:
+                document = _walked(fp, str(path))
+                if document is not None:
+                    return document
             fp.seek(0)
             try:
                 return normalise(simpleion.load(fp, single_value=True, value_model=_BARE))

@@ -23,7 +23,7 @@ from amazon.ion.simple_types import IonPyDict, IonPyList
 from . import multimap
 from .binary_walk import ANNOTATION, LIST, SEXP, STRUCT, Walker, header, value_span, var_uint
 
-LARGE = 1 << 20          # blobs at least this long are passed through
+LARGE = 1 << 16          # blobs at least this long are passed through
 _MARK = 16
 _LOBS = (0x9, 0xA)       # clob, blob
 _CONTAINERS = (LIST, SEXP, STRUCT)

@@ -26,7 +26,7 @@ from . import inplace
 from .binary_walk import ANNOTATION, BLOB, LIST, STRUCT, Unsupported, Walker, value_span, var_uint
 
 # Values at least this long are walked (containers) or read directly (blobs).
-LARGE = 1 << 20
+LARGE = 1 << 16
 _BATCH = 8 << 20          # bytes of small values decoded per call into amazon.ion
 _MAX_DEPTH = 64           # large containers nested deeper: loaded in full
 
