@@ -171,8 +171,8 @@ class Walker:
             pos = end
 
     def fields(self, start: int, end: int):
-        """(name, value start, value end, (type, body start)) of each field of
-        a struct body."""
+        """(name, value start, value end, (type, body start, field start)) of
+        each field of a struct body, padding skipped."""
         window = self.window
         pos = start
         while pos < end:
@@ -184,7 +184,21 @@ class Walker:
             if t == 0 and sid == 0:         # padding inside a struct
                 pos = vend
                 continue
-            yield self.name(sid), vpos, vend, (t, body)
+            yield self.name(sid), vpos, vend, (t, body, pos)
+            pos = vend
+
+    def items(self, start: int, end: int):
+        """(value start, value end, type, body start) of each value of a list
+        or sexp body, padding skipped."""
+        window = self.window
+        pos = start
+        while pos < end:
+            t, body, vend = value_span(window, pos)
+            if vend > end:
+                raise IonDocumentError(f"a value at byte {pos} runs past the end of "
+                                       f"its list (byte {end})")
+            if not (t == 0 and window.get(pos, 1) != b"\x0f"):      # (padding)
+                yield pos, vend, t, body
             pos = vend
 
 

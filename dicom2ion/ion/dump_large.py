@@ -128,18 +128,18 @@ class _Splicer:
             head = header(ANNOTATION, size)
             return [head, data[body:apos + length]] + inner, len(head) + size
         if kind in _CONTAINERS:
-            window = self.walker.window
-            pieces, size, item = [], 0, body
-            while item < vend:
-                start = item
-                if kind == STRUCT:
-                    _, item = var_uint(window, item)        # the field's name
-                    pieces.append(data[start:item])
-                _, _, iend = value_span(window, item)
+            walker = self.walker
+            pieces, size = [], 0
+            if kind == STRUCT:
+                children = ((start, vpos, iend) for _, vpos, iend, (_, _, start)
+                            in walker.fields(body, vend))
+            else:
+                children = ((item, item, iend) for item, iend, _, _ in walker.items(body, vend))
+            for start, item, iend in children:
+                pieces.append(data[start:item])             # a field's name
                 inner, n = self.value(item, iend)
                 pieces += inner
                 size += item - start + n
-                item = iend
             head = header(kind, size)
             return [head] + pieces, len(head) + size
         raise ValueError(f"a marker inside a value of type {kind:#x}")

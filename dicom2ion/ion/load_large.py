@@ -90,20 +90,12 @@ class _Loader:
 
     def struct(self, body: int, end: int, annotations, depth: int):
         fields = [(name, self.value(vpos, vend, kind, vbody, depth))
-                  for name, vpos, vend, (kind, vbody) in self.walker.fields(body, end)]
+                  for name, vpos, vend, (kind, vbody, _) in self.walker.fields(body, end)]
         return ("struct", annotations, fields)
 
     def list(self, body: int, end: int, annotations, depth: int):
-        window = self.window
-        items, pos = [], body
-        while pos < end:
-            kind, vbody, vend = value_span(window, pos)
-            if vend > end:
-                raise IonDocumentError(f"a value at byte {pos} runs past the end of "
-                                       f"its list (byte {end})")
-            if not (kind == 0 and window.get(pos, 1) != b"\x0f"):     # (padding)
-                items.append(self.value(pos, vend, kind, vbody, depth))
-            pos = vend
+        items = [self.value(pos, vend, kind, vbody, depth)
+                 for pos, vend, kind, vbody in self.walker.items(body, end)]
         return ("list", annotations, items)
 
     def annotated(self, pos: int, body: int, end: int, depth: int):
