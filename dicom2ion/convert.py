@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import io
 import os
+import stat
 from typing import BinaryIO, Optional, Sequence, Union
 
 from . import storage
@@ -48,11 +49,30 @@ def source_info_for(path: str, st=None) -> dict:
 
 
 def _visitor(standard_limit: int, private_limit: int, inline_all: bool,
-             bulk_dir: Optional[str], dictionary=None) -> IonVisitor:
+             bulk_dir: Optional[str], dictionary=None, source=None) -> IonVisitor:
     limits = InlineLimits.of(standard_limit, private_limit, inline_all)
     sink = open_bulk_dir(bulk_dir) if bulk_dir is not None else None
     return IonVisitor(limits=limits, bulk_sink=sink,
-                      dictionary=load_dictionary(dictionary) if dictionary else None)
+                      dictionary=load_dictionary(dictionary) if dictionary else None,
+                      input_size=_input_size(source) if inline_all else None)
+
+
+def _input_size(source) -> Optional[int]:
+    """The size of a source known before reading it (a path, bytes, a
+    regular file or an object naming one), else None."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return memoryview(source).nbytes
+    try:
+        if isinstance(source, (str, os.PathLike)):
+            return os.path.getsize(source)
+        fileno = getattr(source, "fileno", None)
+        if fileno is not None:
+            st = os.fstat(fileno())
+            return st.st_size if stat.S_ISREG(st.st_mode) else None
+        name = source_name(source)
+        return os.path.getsize(name) if name and os.path.isfile(name) else None
+    except (OSError, ValueError, io.UnsupportedOperation):
+        return None
 
 
 def convert(source, *, source_info: Optional[dict] = None,
@@ -80,7 +100,7 @@ def convert(source, *, source_info: Optional[dict] = None,
                            inline_all=inline_all, bulk_dir=bulk_dir, max_depth=max_depth,
                            reproducible=reproducible, dictionary=dictionary,
                            strict=strict)
-    visitor = _visitor(standard_limit, private_limit, inline_all, bulk_dir, dictionary)
+    visitor = _visitor(standard_limit, private_limit, inline_all, bulk_dir, dictionary, source)
     stream = iter_events(source, max_depth=max_depth, strict=strict)
     visitor.visit_all(stream)
     info = source_info if source_info is not None else _source_info(source)

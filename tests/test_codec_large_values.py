@@ -1,5 +1,5 @@
-"""Binary Ion of a document with large inline values (written by amazon.ion's
-pure-Python writer, see codec.LARGE_INLINE) loads back to the same values as
+"""Binary Ion of a document with large inline values (written by ion/dump_large,
+see codec.LARGE_INLINE) loads back to the same values as
 the C writer's output, and a P10 file converted with --inline-all rebuilds
 byte for byte from it."""
 

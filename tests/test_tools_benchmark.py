@@ -261,3 +261,19 @@ def test_engine_benchmark_work_ceiling(tmp_path):
     report = engines.summarize(best, "x", Args, ceiling=1.87, work_ceiling=1.6)
     assert report["work_scaling"] == 1.6
     assert "scales 1.60x" in report["text"] and "is 112% of it" in report["text"]
+
+
+def test_big_encapsulated_file_is_valid_p10(tmp_path):
+    pydicom = pytest.importorskip("pydicom")
+    from pydicom.encaps import generate_fragments
+    import hashlib
+
+    tool = _load("make_big_file")
+    path = tmp_path / "enc.dcm"
+    info = tool.write_big_file(str(path), 3 * 512 * 512 * 2, seed=9, encapsulated=True)
+    ds = pydicom.dcmread(path)
+    assert ds.file_meta.TransferSyntaxUID == tool.JPEG_BASELINE
+    fragments = list(generate_fragments(ds.PixelData))
+    assert fragments[0] == b""                         # the empty offset table
+    assert [len(f) for f in fragments[1:]] == [512 * 512 * 2] * 3
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == info["sha256"]

@@ -39,6 +39,7 @@ import time
 
 SOP_CLASS = "1.2.840.10008.5.1.4.1.1.7.3"   # Multi-frame Grayscale Word SC Image Storage
 EXPLICIT_LE = "1.2.840.10008.1.2.1"
+JPEG_BASELINE = "1.2.840.10008.1.2.4.50"   # encapsulated (the bytes are not real JPEG)
 IMPLEMENTATION_CLASS = "1.2.826.0.1.3680043.10.1011.1"  # any syntactically valid UID
 UID_ROOT = "1.2.826.0.1.3680043.10.1011.2."
 MAX_OW = 0xFFFFFFFE          # largest even defined length
@@ -89,13 +90,16 @@ def geometry(size: int):
     return rows, columns, frames
 
 
-def header(rows: int, columns: int, frames: int, instance: str) -> bytes:
-    """Preamble, file meta and the data set up to the pixel data value."""
+def header(rows: int, columns: int, frames: int, instance: str,
+           encapsulated: bool = False) -> bytes:
+    """Preamble, file meta and the data set up to the pixel data value
+    (encapsulated: up to its first fragment, after an empty offset table)."""
+    syntax = JPEG_BASELINE if encapsulated else EXPLICIT_LE
     meta_body = b"".join([
         element(0x0002, 0x0001, "OB", b"\0\1"),
         element(0x0002, 0x0002, "UI", SOP_CLASS),
         element(0x0002, 0x0003, "UI", instance),
-        element(0x0002, 0x0010, "UI", EXPLICIT_LE),
+        element(0x0002, 0x0010, "UI", syntax),
         element(0x0002, 0x0012, "UI", IMPLEMENTATION_CLASS),
         element(0x0002, 0x0013, "SH", "MAKE_BIG_FILE"),
     ])
@@ -118,26 +122,45 @@ def header(rows: int, columns: int, frames: int, instance: str) -> bytes:
         element(0x0028, 0x0101, "US", 16),
         element(0x0028, 0x0102, "US", 15),
         element(0x0028, 0x0103, "US", 0),
-        struct.pack("<HH", 0x7FE0, 0x0010) + b"OW\0\0" + struct.pack("<L", pixel_length),
+        struct.pack("<HH", 0x7FE0, 0x0010) + b"OW\0\0" + struct.pack("<L", pixel_length)
+        if not encapsulated else
+        struct.pack("<HH", 0x7FE0, 0x0010) + b"OB\0\0" + struct.pack("<L", 0xFFFFFFFF)
+        + _item(0),
     ])
     return b"\0" * 128 + b"DICM" + meta + data_set
 
 
-def write_big_file(path: str, size: int, *, seed: int = 1) -> dict:
-    """Stream the file to ``path``; returns its geometry, size and sha256."""
+def _item(length: int) -> bytes:
+    return struct.pack("<HHL", 0xFFFE, 0xE000, length)
+
+
+def write_big_file(path: str, size: int, *, seed: int = 1, encapsulated: bool = False) -> dict:
+    """Stream the file to ``path``; returns its geometry, size and sha256.
+    ``encapsulated``: the pixel bytes as one fragment a frame (JPEG Baseline
+    transfer syntax), not native OW."""
     rows, columns, frames = geometry(size)
     instance = UID_ROOT + str(seed)
-    head = header(rows, columns, frames, instance)
-    remaining = rows * columns * 2 * frames
+    head = header(rows, columns, frames, instance, encapsulated)
+    frame = rows * columns * 2
+    remaining = frame * frames
     block = random.Random(seed).randbytes(min(BLOCK, remaining))
-    digest = hashlib.sha256(head)
+    digest = hashlib.sha256()
     with open(path, "wb") as fp:
-        fp.write(head)
+        def put(data: bytes) -> None:
+            fp.write(data)
+            digest.update(data)
+        put(head)
+        left_in_frame = 0
         while remaining:
-            chunk = block if remaining >= len(block) else block[:remaining]
-            fp.write(chunk)
-            digest.update(chunk)
-            remaining -= len(chunk)
+            if encapsulated and not left_in_frame:
+                put(_item(frame))
+                left_in_frame = frame
+            n = min(len(block), remaining, left_in_frame if encapsulated else remaining)
+            put(block if n == len(block) else block[:n])
+            remaining -= n
+            left_in_frame -= n
+        if encapsulated:
+            put(struct.pack("<HHL", 0xFFFE, 0xE0DD, 0))
     return {"path": path, "size": os.path.getsize(path), "rows": rows, "columns": columns,
             "frames": frames, "pixel_bytes": rows * columns * 2 * frames,
             "sha256": digest.hexdigest()}

@@ -9,7 +9,8 @@ from typing import BinaryIO, Union
 from amazon.ion import simpleion
 
 from ..errors import IonDocumentError
-from . import multimap
+from . import dump_large, load_large, multimap
+from .binary_walk import Unsupported
 from .null import normalise
 from .writable import writable
 
@@ -51,10 +52,10 @@ def readable(text: str) -> str:
 
 
 # Binary Ion of a document that holds this many value bytes inline (at the
-# top level of its data set: pixel data, mostly) is written by amazon.ion's
-# pure-Python writer: its C writer builds the output in a buffer and then
-# copies it into a bytes object (three times the values in memory, and slower
-# on them); the Python writer passes the value bytes through (once).
+# top level of its data set: pixel data, mostly) is written by ``dump_large``:
+# amazon.ion's C writer builds the output in a buffer and then copies it into
+# a bytes object (three times the values in memory), its pure-Python writer
+# copies each value once; ``dump_large`` passes the large blobs through.
 LARGE_INLINE = 1 << 20
 _NOT_LARGE = frozenset((str, int, float, list, type(None)))
 
@@ -87,11 +88,10 @@ def inline_bytes(document) -> int:
 def dump(document, fp: BinaryIO, *, binary: bool = True, pretty: bool = False) -> None:
     """Write a document; pretty text is for people (slower, pure Python) and
     keeps non-ASCII text readable. Binary Ion holding large values inline
-    goes through the pure-Python writer (see LARGE_INLINE): other bytes than
-    the C writer's for the same values (both are valid Ion and load equal)."""
+    goes through ``dump_large`` (see LARGE_INLINE)."""
     if binary:
         if inline_bytes(document) >= LARGE_INLINE:
-            simpleion.dump_python(document, fp, binary=True)
+            dump_large.dump(document, fp)
         elif _C_WRITER:
             simpleion.dump_extension(writable(document), fp, binary=True)
         else:
@@ -116,9 +116,14 @@ def dumps(document, *, binary: bool = True, pretty: bool = False) -> bytes:
 
 def loads(data: Union[bytes, str], *, source: str = "") -> object:
     """Load one Ion document from bytes (binary or text). Empty values are
-    ``None`` (``Null`` when annotated), as ``convert`` gives them."""
+    ``None`` (``Null`` when annotated), as ``convert`` gives them. Binary
+    Ion of ``LARGE_INLINE`` bytes or more is walked (see ``load_path``)."""
     if isinstance(data, str):
         data = data.encode("utf-8")
+    if data[:4] == _BVM and len(data) >= LARGE_INLINE:
+        document = _walked(io.BytesIO(data), source)
+        if document is not None:
+            return document
     try:
         if data[:4] == _BVM:
             return normalise(simpleion.loads(data, single_value=True, value_model=_BARE))
@@ -147,12 +152,29 @@ def _unreadable(exc: Exception, source: str) -> IonDocumentError:
     return IonDocumentError(f"not a readable Ion document: {exc}{hint}", source=source)
 
 
+def _walked(fp, source: str):
+    """The document loaded by ``load_large``, or None where it does not
+    handle the stream (amazon.ion then loads it whole)."""
+    try:
+        return load_large.load(fp)
+    except Unsupported:
+        return None
+    except IonDocumentError as exc:
+        raise IonDocumentError(f"not a readable Ion document: {exc.message}",
+                               source=source) from None
+
+
 def load_path(path) -> object:
     """Load one Ion document from a file. Binary Ion is read from the file
-    itself, not from a copy of its bytes: peak memory about twice the file
-    (amazon.ion's values) instead of three times."""
+    itself, not from a copy of its bytes; one of ``LARGE_INLINE`` bytes or
+    more is walked (``load_large``), its large blobs read once each (peak
+    memory about the file's size instead of twice)."""
     with open(path, "rb") as fp:
         if fp.read(4) == _BVM:
+            if fp.seek(0, 2) >= LARGE_INLINE:
+                document = _walked(fp, str(path))
+                if document is not None:
+                    return document
             fp.seek(0)
             try:
                 return normalise(simpleion.load(fp, single_value=True, value_model=_BARE))

@@ -31,7 +31,7 @@ from ..p10.wire import (
     ITEM, SEQUENCE_END, SPECIFIC_CHARACTER_SET, CharsetScope, Context, ImplicitVRs, creator_tag,
     header_size, item_header,
 )
-from . import values
+from . import inplace, values
 from .values import decode as _decode
 from .frame_map import HEAD, extended_offsets, frame_map
 from .inline import InlineLimits
@@ -268,11 +268,14 @@ class BulkSink:
 
 class IonVisitor:
     """Consumes reader events; ``data_set`` and ``wire`` hold the result
-    after the ``End`` event."""
+    after the ``End`` event. ``input_size``: the input's size when known,
+    the most a long inline value is allocated ahead (see ``_value_buffer``)."""
 
     def __init__(self, *, limits: InlineLimits = InlineLimits(),
-                 bulk_sink: Optional[BulkSink] = None, dictionary: Optional[Dictionary] = None):
+                 bulk_sink: Optional[BulkSink] = None, dictionary: Optional[Dictionary] = None,
+                 input_size: Optional[int] = None):
         self.limits = limits
+        self.input_size = input_size
         self.dictionary = dictionary or BUILTIN
         # a dictionary given at run time: its names and implicit-VR rules
         self._rules = None if self.dictionary.builtin else DictionaryRules.of(self.dictionary)
@@ -438,6 +441,18 @@ class IonVisitor:
                 value = annotate(value, vr)
             fields.append((info[0], info[1], value))
 
+    def _value_buffer(self, tag: int, vr: str, length: int):
+        """Where an inline value arriving in chunks gathers: a long binary
+        one whose length the input can hold, straight in its final object
+        (``IonPyBytes`` when it will carry its VR), else a bytearray."""
+        if (self.input_size is not None and length <= self.input_size
+                and vr not in values.TEXT_VRS):
+            cls = IonPyBytes if vr != tag_info(tag)[2] else bytes
+            buffer = inplace.filling(cls, length)
+            if buffer is not None:
+                return buffer
+        return bytearray()
+
     def _reference(self, ds: _DataSet, tag: int, vr: str, offset: int,
                    raw_vr: Optional[bytes], data: bytes) -> None:
         """A whole value over the inline limit: referenced by offset, length
@@ -471,7 +486,8 @@ class IonVisitor:
         limit = self._private_limit if tag & 0x10000 else self._standard_limit
         if data is None:
             self._pending = [ds, tag, vr, offset + header_size(ds.explicit, vr, raw_vr),
-                             length, hashlib.sha256(), bytearray() if limit is None else None,
+                             length, hashlib.sha256(),
+                             self._value_buffer(tag, vr, length) if limit is None else None,
                              self.bulk_sink.begin() if self.bulk_sink else None, 0]
             return
         if limit is not None and len(data) > limit:
@@ -548,7 +564,7 @@ class IonVisitor:
         got = pending[8] = got + len(event.data)
         hasher.update(event.data)
         if chunks is not None:
-            chunks += event.data        # (grows in place: no list of pieces to join)
+            chunks.extend(event.data)   # (grows in place: no list of pieces to join)
         if handle is not None:
             self.bulk_sink.write(handle, event.data)
         if not event.last:
@@ -560,14 +576,22 @@ class IonVisitor:
         if got != length:                   # cut by the end of the input
             self._fact(ds.key(tag), "length", length)
         if chunks is not None:
-            data = bytes(chunks)
-            chunks.clear()              # one copy of the value at a time, at most two
+            if type(chunks) is inplace.Filling:
+                data = chunks.take()    # the value's own object: its only copy
+            else:
+                data = bytes(chunks)
+                chunks.clear()          # one copy of the value at a time, at most two
             value, facts = values.decode(vr, data, ds.little, ds.charsets.for_tag(tag))
-            del data
             if facts:
                 for name, fact in facts.items():
                     self._fact(ds.key(tag), name, fact)
-            self._add(ds, tag, vr, value)
+            if value is data and type(data) is IonPyBytes:     # annotated in place
+                data.ion_type, data.ion_annotations = IonType.BLOB, (vr,)
+                del data
+                self._add(ds, tag, vr, value, annotated=False)
+            else:
+                del data
+                self._add(ds, tag, vr, value)
         else:
             self._add(ds, tag, vr, {"dataOffset": offset, "length": got, "sha256": sha})
 
@@ -662,7 +686,12 @@ class IonVisitor:
             self._fragment_done(frag, record, event.value, hashlib.sha256(event.value).hexdigest())
             return
         handle = self.bulk_sink.begin() if self.bulk_sink else None
-        frag.current = [record, hashlib.sha256(), handle, [] if self._inline_fragments else None, 0]
+        pieces = None
+        if self._inline_fragments:
+            pieces = []
+            if self.input_size is not None and event.length <= self.input_size:
+                pieces = inplace.filling(bytes, event.length) or pieces
+        frag.current = [record, hashlib.sha256(), handle, pieces, 0]
         self._pending = frag
 
     def _fragment_done(self, frag: _Fragments, record: dict, data: Optional[bytes],
@@ -705,7 +734,8 @@ class IonVisitor:
             if handle is not None:
                 self.bulk_sink.finish(handle, sha)
             if pieces is not None:
-                record["data"] = b"".join(pieces)
+                record["data"] = (pieces.take() if type(pieces) is inplace.Filling
+                                  else b"".join(pieces))
             if got != record["length"]:          # cut by the end of the input
                 record["dataLength"] = got
             record["sha256"] = sha
