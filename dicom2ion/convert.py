@@ -185,7 +185,7 @@ def _write(document, fp, resolver, canonical, transfer_syntax, check) -> dict:
     sink = HashingWriter(fp, int(size) if size is not None and not canonical else None)
     writer = P10Writer(sink, raw_deflated=raw_deflated_from(resolver))
     ion_events = IonSource(document, resolver, canonical=canonical,
-                           transfer_syntax=transfer_syntax).events()
+                           transfer_syntax=transfer_syntax).batches()
     writer.write_all(ion_events)
     sink.flush()
     digest = sink.hash.hexdigest()
