@@ -167,7 +167,8 @@ def to_dicom(document, out, *, source: Optional[str] = None,
     if isinstance(document, (str, os.PathLike, bytes, bytearray)):
         document = load(document)
     dirs = [bulk_dir] if isinstance(bulk_dir, (str, os.PathLike)) else list(bulk_dir or ())
-    resolver = Resolver(source or original_path(document), dirs, deflate_offset(document))
+    resolver = Resolver(source or original_path(document), dirs, deflate_offset(document),
+                        keep_open=True)
     try:
         if isinstance(out, (str, os.PathLike)):
             with atomic_output(out) as fp:

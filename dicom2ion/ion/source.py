@@ -447,7 +447,11 @@ class IonSource:
                 plain_vr = dictionary_vr(tag)
             else:
                 tag, plain_vr = info
-            vr = None if type(value) in _BARE else _annotation(value)
+            vr = None
+            if type(value) not in _BARE:      # (_annotation, without the call)
+                anns = getattr(value, "ion_annotations", None)
+                if anns:
+                    vr = getattr(anns[0], "text", anns[0])
             if vr is None:
                 vr = plain_vr
                 if vr is None:
@@ -517,11 +521,11 @@ class IonSource:
                     pad = text_pad.get(vr)
                     # (ASCII without ESC is itself in every character set:
                     # values.encode's rule, without its calls)
-                    if pad is not None and plain.isascii() and "\x1b" not in plain \
-                            and len(plain) < 0xFFFF:
+                    if pad is not None and plain.isascii() and "\x1b" not in plain:
                         data = plain.encode("ascii")
                         if len(data) & 1:
-                            data += pad
+                            # (an odd value of 65535 bytes or more: encode's rule)
+                            data = data + pad if len(data) < 0xFFFF else None
                 elif kind is int:
                     fmt = numbers.get(vr)
                     if fmt is not None:
@@ -652,7 +656,8 @@ class IonSource:
             # the dictionary does not call SQ holds a sequence (it may be empty)
             undefined = vr == "UN" or (not explicit and dictionary_vr(tag) != "SQ")
         length = UNDEFINED if undefined else facts.get("length")
-        yield SequenceStart(tag, vr, None if length is None else int(length), 0, raw_vr, reserved)
+        yield _new(SequenceStart, (tag, vr, None if length is None else int(length), 0, raw_vr,
+                                   reserved))
         inner = Context(explicit, little).inside(vr, length)
         raw = self._raw_records(key) if self.unparsed else None
         for index, item in enumerate(items):
@@ -665,21 +670,21 @@ class IonSource:
             ifacts = self.item_facts.get(ikey) or {}
             iundef = False if self.canonical else ifacts.get("undefinedLength", self.item_undefined)
             ilength = UNDEFINED if iundef else ifacts.get("length")
-            yield ItemStart(0, None if ilength is None else int(ilength))
+            yield _new(ItemStart, (0, None if ilength is None else int(ilength)))
             fields = self._fields(item, ipath)
             order = None if self.canonical else self.orders.get(ikey)
             yield from self._data_set(fields, ikey + "/", CharsetScope(charsets),
                                       inner.explicit, inner.little, order, ipath)
             if ifacts.get("truncated"):
-                yield ItemEnd(0, False, 0, True)
+                yield _new(ItemEnd, (0, False, 0, True))
             else:
-                yield ItemEnd(0, bool(iundef), int(ifacts.get("delimiterLength", 0)))
+                yield _new(ItemEnd, (0, bool(iundef), int(ifacts.get("delimiterLength", 0)), False))
         if raw:
             yield from self._raw(raw, None)
         if facts.get("truncated") and not self.canonical:
             yield SequenceEnd(0, False, 0, True)
             return
-        yield SequenceEnd(0, bool(undefined), int(facts.get("delimiterLength", 0)))
+        yield _new(SequenceEnd, (0, bool(undefined), int(facts.get("delimiterLength", 0)), False))
 
     def _fragments(self, tag, vr, value, key, facts, raw_vr, reserved, path):
         if self.canonical and vr not in ("OB", "OW"):

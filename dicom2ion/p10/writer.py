@@ -18,6 +18,11 @@ A defined-length sequence or item whose ``length`` is None is measured: its
 bytes are gathered and its length written once known. A deflated data set
 is gathered in a spooled temporary file and compressed when the
 ``DeflateInfo`` event tells the level.
+
+Headers and short values reach the stream gathered into writes of about
+64 KiB; a value of 4 KiB or more, and every chunk of a long one, is written
+as it comes (memory stays bounded). ``write_all`` also takes batches: a
+list of events in the stream is written in one loop, with the same checks.
 """
 
 from __future__ import annotations
@@ -56,6 +61,9 @@ _HEADER = {
     (True, True, False): struct.Struct("<HH2sH"), (True, False, False): struct.Struct(">HH2sH"),
     (False, True, False): struct.Struct("<HHL"), (False, False, False): struct.Struct(">HHL"),
 }
+# little endian -> the (long, short, implicit) header structs of a level
+_LEVEL_HEADERS = {little: (_HEADER[True, little, True], _HEADER[True, little, False],
+                           _HEADER[False, little, False]) for little in (True, False)}
 _VR_FORM = {vr: vr in LONG_VRS for vr in ALL_VRS}   # VR -> long header
 _VR_BYTES = {vr: vr.encode("ascii") for vr in ALL_VRS}
 _VR_HEAD = {vr: (_VR_FORM[vr], _VR_BYTES[vr]) for vr in ALL_VRS}   # both, one look-up
@@ -87,10 +95,7 @@ class _Level:
         self.items = 0
         self.last = -1                # the latest element's tag at this level
         self.fast = fast              # a whole element may be written without more checks
-        little = ctx.little
-        self.long = _HEADER[True, little, True]
-        self.short = _HEADER[True, little, False]
-        self.implicit = _HEADER[False, little, False]
+        self.long, self.short, self.implicit = _LEVEL_HEADERS[ctx.little]
 
 
 class _Value:
@@ -351,13 +356,17 @@ class P10Writer:
                 level = None
                 continue
             if level is None:
+                # (what the fast path needs: it changes on the general path only)
                 level = self._levels[-1]
                 explicit = level.ctx.explicit
                 pack_long, pack_short, pack_implicit = (level.long.pack, level.short.pack,
                                                         level.implicit.pack)
-            if self._value is not None or self._cut:
+                refused = self._value is not None or self._cut
+                fast = level.fast and not refused
+                headless = self._head is None
+            if refused:
                 self._allowed(event)     # (refuses what may not stand here)
-            elif level.fast:
+            elif fast:
                 tag, vr, length, _, value, raw_vr, reserved = event
                 group = tag >> 16
                 if value is not None and raw_vr is None and not reserved \
@@ -377,7 +386,7 @@ class P10Writer:
                             header = pack_implicit(group, tag & 0xFFFF, length)
                     if header is not None:
                         level.last = tag
-                        if length < _SMALL and self._head is None:
+                        if length < _SMALL and headless:
                             # (what _write does, without the calls)
                             gather += header
                             gather += value
@@ -389,6 +398,7 @@ class P10Writer:
                             self._write(header)
                             self._write(value)
                             written = self._written
+                            level = None
                         continue
             self._written = written
             self._any_element(event)
