@@ -490,12 +490,14 @@ class IonSource:
         unwrap = _UNWRAP
         run: list = []               # whole-valued elements, yielded as one batch
         append = run.append
+        room = _RUN                  # (elements the run may still take)
         for number, (tag, vr, value, name) in enumerate(fields, first):
             if raw:
                 if run:
                     yield run
                     run = []
                     append = run.append
+                    room = _RUN
                 yield from self._raw(raw, number)
             seen = 1
             if counts is not None:   # (a repeated tag: its wire path says which one)
@@ -550,10 +552,12 @@ class IonSource:
                         text = _plain(value)
                         charsets.current = charset.parse_charsets(
                             text if isinstance(text, str) else None)
-                    if len(run) >= _RUN:
+                    room -= 1
+                    if not room:
                         yield run
                         run = []
                         append = run.append
+                        room = _RUN
                     continue
             if key is None:
                 key = prefix + "%08X" % tag + (f"#{seen}" if seen > 1 else "")
@@ -561,6 +565,7 @@ class IonSource:
                 yield run
                 run = []
                 append = run.append
+                room = _RUN
             yield from self._element(tag, vr, value, key, facts, charsets.for_tag(tag),
                                      explicit, little, path + "." + name)
             if tag == SPECIFIC_CHARACTER_SET:

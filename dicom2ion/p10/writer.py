@@ -378,19 +378,22 @@ class P10Writer:
                             if form[0]:
                                 if vr != "SQ":
                                     header = pack_long(group, tag & 0xFFFF, form[1], 0, length)
+                                    length += 12        # (with its header, from here on)
                             elif length <= 0xFFFF:
                                 header = pack_short(group, tag & 0xFFFF, form[1], length)
+                                length += 8
                     else:
                         inferred = implicit_vr(tag)
                         if inferred != "SQ" and not (inferred == "UN" and length >= 8):
                             header = pack_implicit(group, tag & 0xFFFF, length)
+                            length += 8
                     if header is not None:
                         level.last = tag
                         if length < _SMALL and headless:
                             # (what _write does, without the calls)
                             gather += header
                             gather += value
-                            written += len(header) + length
+                            written += length
                             if len(gather) >= _FLUSH:
                                 self._flush_gathered()
                         else:
