@@ -132,16 +132,18 @@ def open_bulk_dir(path):
     return BulkDir(storage.local(path))
 
 
-def _verified(chunks: Iterator[bytes], length: int, sha256: str, path: str, where: str):
-    hasher = hashlib.sha256()
+def _verified(chunks: Iterator[bytes], length: int, sha256: str, path: str, where: str,
+              check_sha256: bool = True):
+    hasher = hashlib.sha256() if check_sha256 else None
     seen = 0
     for chunk in chunks:
         seen += len(chunk)
-        hasher.update(chunk)
+        if hasher is not None:
+            hasher.update(chunk)
         yield chunk
     if seen != length:
         raise BulkDataError(f"{path}: {where} holds {seen} bytes, the reference says {length}")
-    if hasher.hexdigest() != sha256:
+    if hasher is not None and hasher.hexdigest() != sha256:
         raise BulkDataError(f"{path}: the bytes in {where} do not match sha256 {sha256}")
 
 
@@ -161,11 +163,21 @@ class Resolver:
     """
 
     def __init__(self, source: Optional[str] = None, bulk_dirs: Sequence[str] = (),
-                 deflate_offset: Optional[int] = None):
+                 deflate_offset: Optional[int] = None, keep_open: bool = False):
         self.source = os.fspath(source) if source is not None else None
         self.bulk_dirs = [open_bulk_dir(d) for d in bulk_dirs]
         self.deflate_offset = deflate_offset
         self._inflated: Optional[str] = None
+        # ``keep_open``: a local source file is opened once, for every value,
+        # until ``close`` (for one document's rebuild; a long-lived resolver
+        # opens it per value and holds no descriptor)
+        self._keep_open = keep_open and self.source is not None \
+            and not storage.is_url(self.source)
+        self._source_fp = None
+        # False: the caller checks a digest over everything it rebuilds (see
+        # convert.to_dicom), so each value is read with its length checked
+        # but without a sha256 of its own
+        self.check_sha256 = True
 
     def __call__(self, offset: int, length: int, sha256: str, path: str,
                  raw: bool = False) -> Iterator[bytes]:
@@ -173,18 +185,37 @@ class Resolver:
             name = bulk.file_for(sha256)
             if storage.exists(name):
                 return _verified(_read_range(name, 0, storage.getsize(name)), length, sha256,
-                                 path, name)
+                                 path, name, self.check_sha256)
         if self.source is None:
             raise BulkDataError(f"{path}: value {sha256} is not in the bulk folder and no "
                                 "source file was given (use --source or --bulk-dir)")
-        if not storage.exists(self.source):
+        if self._source_fp is None and not storage.exists(self.source):
             raise BulkDataError(f"{path}: source file {self.source} is missing "
                                 "(use --source or --bulk-dir)")
         file_path = self.source
         if self.deflate_offset is not None and not raw and offset >= self.deflate_offset:
             file_path = self._inflated_copy()
+        elif self._keep_open:
+            return _verified(self._source_range(offset, length), length, sha256, path,
+                             f"{file_path} at offset {offset}", self.check_sha256)
         return _verified(_read_range(file_path, offset, length), length, sha256, path,
-                         f"{file_path} at offset {offset}")
+                         f"{file_path} at offset {offset}", self.check_sha256)
+
+    def _source_range(self, offset: int, length: int) -> Iterator[bytes]:
+        """``_read_range`` of the source file through the one handle kept
+        open (each read seeks: two values' chunks may interleave)."""
+        if self._source_fp is None:
+            self._source_fp = open(storage.local(self.source), "rb")
+        fp = self._source_fp
+        position, left = offset, length
+        while left:
+            fp.seek(position)
+            data = fp.read(min(CHUNK, left))
+            if not data:
+                return
+            position += len(data)
+            left -= len(data)
+            yield data
 
     def _inflated_copy(self) -> str:
         if self._inflated is None:
@@ -207,6 +238,9 @@ class Resolver:
         return self._inflated
 
     def close(self) -> None:
+        if self._source_fp is not None:
+            self._source_fp.close()
+            self._source_fp = None
         if self._inflated is not None:
             try:
                 os.unlink(self._inflated)

@@ -180,14 +180,23 @@ def to_dicom(document, out, *, source: Optional[str] = None,
 
     ``out`` is a path (written atomically) or a binary stream. Bulk values
     come from ``bulk_dir`` or the source file (``source`` or the document's
-    ``sourceInfo.uri``) and are checked against their sha256. In exact mode
-    with ``check``, the output's sha256 must equal ``fileInfo.sha256``.
+    ``sourceInfo.uri``) and are checked against their length and sha256. In
+    exact mode with ``check``, the output's sha256 must equal
+    ``fileInfo.sha256``; that digest then stands for the values' own, which
+    are checked one by one only when it differs (to name a wrong one).
     Returns ``{"sha256", "size", "identical"}``.
     """
     if isinstance(document, (str, os.PathLike, bytes, bytearray)):
         document = load(document)
     dirs = [bulk_dir] if isinstance(bulk_dir, (str, os.PathLike)) else list(bulk_dir or ())
-    resolver = Resolver(source or original_path(document), dirs, deflate_offset(document))
+    resolver = Resolver(source or original_path(document), dirs, deflate_offset(document),
+                        keep_open=True)
+    # an exact rebuild checked against fileInfo.sha256 is checked whole: that
+    # digest covers every bulk value, read then without a sha256 of its own
+    # (one digest over the bytes, not two); a mismatch checks each value
+    # (_write), so a wrong one is named as before
+    resolver.check_sha256 = not (check and not canonical and
+                                 _get(_get(document, "fileInfo"), "sha256") is not None)
     try:
         if isinstance(out, (str, os.PathLike)):
             with atomic_output(out) as fp:
@@ -205,16 +214,28 @@ def _write(document, fp, resolver, canonical, transfer_syntax, check) -> dict:
     sink = HashingWriter(fp, int(size) if size is not None and not canonical else None)
     writer = P10Writer(sink, raw_deflated=raw_deflated_from(resolver))
     ion_events = IonSource(document, resolver, canonical=canonical,
-                           transfer_syntax=transfer_syntax).events()
+                           transfer_syntax=transfer_syntax).batches()
     writer.write_all(ion_events)
     sink.flush()
     digest = sink.hash.hexdigest()
     expected = _get(_get(document, "fileInfo"), "sha256")
     identical = expected is not None and str(expected) == digest
     if check and not canonical and expected is not None and not identical:
+        if not resolver.check_sha256:
+            # name the bulk value that is wrong, if one is: the same rebuild
+            # again, each value checked (it raises BulkDataError), discarded
+            resolver.check_sha256 = True
+            _write(document, _Discard(), resolver, canonical, transfer_syntax, check)
         raise Dicom2IonError(f"the rebuilt file's sha256 {digest} differs from "
                              f"fileInfo.sha256 {expected}")
     return {"sha256": digest, "size": sink.size, "identical": identical}
+
+
+class _Discard:
+    """A binary stream that keeps nothing."""
+
+    def write(self, data) -> int:
+        return len(data)
 
 
 def to_dicom_bytes(document, **options) -> bytes:

@@ -149,3 +149,23 @@ def test_nested_document_roundtrip_after_plain_copy():
     # a plain-Python deep copy (no amazon.ion types) must rebuild too
     doc = _doc(SEQ)
     assert dicom2ion.to_dicom_bytes(doc, source=str(SEQ)) == SEQ.read_bytes()
+
+
+@needs_corpus
+@pytest.mark.parametrize("options", [{}, {"check": False}, {"canonical": True}],
+                         ids=["checked-whole", "unchecked", "canonical"])
+def test_a_wrong_value_is_named_however_the_rebuild_is_checked(tmp_path, options):
+    # exact mode checked against fileInfo.sha256 reads values without their own
+    # digest and checks them one by one only on a mismatch; the others check each
+    doc = _doc(CT)
+    wrong = tmp_path / "other.dcm"
+    data = bytearray(CT.read_bytes())
+    pixels = doc["dataSet"]["PixelData"]
+    data[pixels["dataOffset"]] ^= 0xFF
+    wrong.write_bytes(bytes(data))
+    out = tmp_path / "out.dcm"
+    with pytest.raises(BulkDataError, match=r"dataSet\.PixelData: the bytes in .* do not match"):
+        dicom2ion.to_dicom(doc, out, source=str(wrong), **options)
+    assert not out.exists()
+    dicom2ion.to_dicom(doc, out, source=str(CT), **options)    # (the right source: rebuilt)
+    assert out.read_bytes() == CT.read_bytes() or options.get("canonical")

@@ -3,10 +3,11 @@ a measure of the Python work per element that does not move with the load
 on the machine (wall and CPU times do, on a shared machine).
 
     python tools/count_instructions.py convert            # every 8th corpus file
-    python tools/count_instructions.py read convert dump load-to-dicom --step 4
+    python tools/count_instructions.py read convert dump to-dicom load-to-dicom --step 4
 
 Stages: read (events of each file's bytes), convert, dump (convert + binary
-Ion), load-to-dicom (dicom2ion.load of the binary Ion + to_dicom_bytes).
+Ion), to-dicom (to_dicom_bytes of documents loaded beforehand), load-to-dicom
+(dicom2ion.load of the binary Ion + to_dicom_bytes).
 Collection is on only during the measured pass (the pass runs inside
 ``sorted``'s key function and callgrind toggles on ``builtin_sorted``); a
 pass before it warms the caches and lazy imports. The count of libcrypto
@@ -26,7 +27,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CORPUS = Path(os.environ.get("DICOM2ION_CORPUS", ROOT.parent / "shared" / "corpus"))
-STAGES = ("read", "convert", "dump", "load-to-dicom")
+STAGES = ("read", "convert", "dump", "to-dicom", "load-to-dicom")
 
 CHILD = r'''
 import os, sys, tempfile
@@ -48,6 +49,7 @@ for path in files:                      # the files every stage takes
     good.append(path)
     ions.append(name)
 datas = [open(p, "rb").read() for p in good]
+docs = [dicom2ion.load(ion) for ion in ions] if stage == "to-dicom" else []
 def one(_=None):
     if stage == "read":
         for data in datas:
@@ -62,6 +64,9 @@ def one(_=None):
     elif stage == "dump":
         for path in good:
             codec.dumps(dicom2ion.convert(path))
+    elif stage == "to-dicom":
+        for doc in docs:
+            dicom2ion.to_dicom_bytes(doc)
     else:
         for ion in ions:
             dicom2ion.to_dicom_bytes(dicom2ion.load(ion))

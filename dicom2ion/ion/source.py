@@ -108,6 +108,9 @@ _new = tuple.__new__      # Element(...) without the NamedTuple's Python-level _
 
 
 _BARE = frozenset((str, int, float, bytes, type(None)))   # already plain, never annotated
+# wrapper type -> the plain type of its value (what _plain gives)
+_UNWRAP = {IonPyText: str, IonPyInt: int, IonPyBytes: bytes, IonPyFloat: float}
+_RUN = 256          # elements in one batch at most (a data set may hold millions)
 
 # field name -> (tag, the VR the dictionary settles or None) for names the
 # built-in dictionary resolves: worked out once per name
@@ -238,6 +241,16 @@ class IonSource:
     # -- the whole file ----------------------------------------------------------
     def events(self) -> Iterator[object]:
         """The writer events of the whole file."""
+        for item in self.batches():
+            if type(item) is list:
+                yield from item
+            else:
+                yield item
+
+    def batches(self) -> Iterator[object]:
+        """The events of ``events``, where runs of whole-valued elements of
+        a data set come as one list each (at most _RUN long): what
+        ``P10Writer.write_all`` takes in one loop."""
         fields = self._fields(self._checked_data_set(), "dataSet")
         meta = [f for f in fields if f[0] >> 16 == META_GROUP]
         body = [f for f in fields if f[0] >> 16 != META_GROUP]
@@ -434,7 +447,11 @@ class IonSource:
                 plain_vr = dictionary_vr(tag)
             else:
                 tag, plain_vr = info
-            vr = None if type(value) in _BARE else _annotation(value)
+            vr = None
+            if type(value) not in _BARE:      # (_annotation, without the call)
+                anns = getattr(value, "ion_annotations", None)
+                if anns:
+                    vr = getattr(anns[0], "text", anns[0])
             if vr is None:
                 vr = plain_vr
                 if vr is None:
@@ -461,48 +478,101 @@ class IonSource:
             fields = self._ordered(fields, order, path)
         else:
             fields = sorted(fields, key=_first)
-        counts: Dict[int, int] = {}
+        tags = [f[0] for f in fields]
+        counts: Optional[Dict[int, int]] = {} if len(set(tags)) != len(tags) else None
         elements = self.elements
         # the tags of this data set that have wire facts (None: none has)
         with_facts = self._fact_tags.get(prefix)
         encode = values.encode
-        raw = self._raw_records(prefix[:-1], meta) if self.unparsed else None
+        text_pad, numbers = values.TEXT_PAD, values.NUMBERS[little]
         bare = _BARE
+        raw = self._raw_records(prefix[:-1], meta) if self.unparsed else None
+        unwrap = _UNWRAP
+        run: list = []               # whole-valued elements, yielded as one batch
+        append = run.append
+        room = _RUN                  # (elements the run may still take)
         for number, (tag, vr, value, name) in enumerate(fields, first):
             if raw:
+                if run:
+                    yield run
+                    run = []
+                    append = run.append
+                    room = _RUN
                 yield from self._raw(raw, number)
-            seen = counts[tag] = counts.get(tag, 0) + 1
-            kind = type(value)
-            primitive = kind in _PRIMITIVE
-            if not primitive or (with_facts is not None and tag in with_facts):
+            seen = 1
+            if counts is not None:   # (a repeated tag: its wire path says which one)
+                seen = counts[tag] = counts.get(tag, 0) + 1
+            key = facts = None
+            if with_facts is not None and tag in with_facts:
                 key = prefix + "%08X" % tag
-                if seen > 1:            # a repeated tag: its wire path says which one
+                if seen > 1:
                     key = f"{key}#{seen}"
                 facts = elements.get(key)
-            else:
-                key = facts = None      # (no wire facts in this document: no path needed)
-            in_force = charsets.for_tag(tag)
-            if facts is None and primitive:
+            if facts is None:
                 # the common case, without a generator per element: a value
                 # with no wire facts is its canonical bytes
-                try:
-                    data = encode(vr, value if kind in bare else _plain(value), little, in_force)
-                except (TypeError, ValueError):
-                    pass            # _element names the problem (or finds raw bytes)
-                else:
-                    yield _new(Element, (tag, vr, len(data), 0, data, None, 0))
+                kind = type(value)
+                plain = value
+                if kind is not str and kind is not int and kind is not bytes and value is not None:
+                    convert = unwrap.get(kind)
+                    if convert is not None:
+                        plain = convert(value)
+                        kind = type(plain)
+                data = None
+                if kind is str:
+                    pad = text_pad.get(vr)
+                    # (ASCII without ESC is itself in every character set:
+                    # values.encode's rule, without its calls)
+                    if pad is not None and plain.isascii() and "\x1b" not in plain:
+                        data = plain.encode("ascii")
+                        if len(data) & 1:
+                            # (an odd value of 65535 bytes or more: encode's rule)
+                            data = data + pad if len(data) < 0xFFFF else None
+                elif kind is int:
+                    fmt = numbers.get(vr)
+                    if fmt is not None:
+                        try:
+                            data = fmt.pack(plain)
+                        except (struct.error, OverflowError):
+                            pass    # (encode names the problem)
+                elif kind is bytes:
+                    if little or vr not in SWAP_SIZE:
+                        data = plain
+                elif plain is None:
+                    data = b""
+                if data is None and kind in _PRIMITIVE:
+                    try:
+                        data = encode(vr, plain if kind in bare else _plain(value), little,
+                                      charsets.for_tag(tag))
+                    except (TypeError, ValueError):
+                        pass            # _element names the problem (or finds raw bytes)
+                if data is not None:
+                    append(_new(Element, (tag, vr, len(data), 0, data, None, 0)))
                     if tag == SPECIFIC_CHARACTER_SET:
                         text = _plain(value)
                         charsets.current = charset.parse_charsets(
                             text if isinstance(text, str) else None)
+                    room -= 1
+                    if not room:
+                        yield run
+                        run = []
+                        append = run.append
+                        room = _RUN
                     continue
             if key is None:
                 key = prefix + "%08X" % tag + (f"#{seen}" if seen > 1 else "")
-            yield from self._element(tag, vr, value, key, facts, in_force,
+            if run:
+                yield run
+                run = []
+                append = run.append
+                room = _RUN
+            yield from self._element(tag, vr, value, key, facts, charsets.for_tag(tag),
                                      explicit, little, path + "." + name)
             if tag == SPECIFIC_CHARACTER_SET:
                 text = _plain(value)
                 charsets.current = charset.parse_charsets(text if isinstance(text, str) else None)
+        if run:
+            yield run
         if raw:
             yield from self._raw(raw, None)
 
@@ -591,7 +661,8 @@ class IonSource:
             # the dictionary does not call SQ holds a sequence (it may be empty)
             undefined = vr == "UN" or (not explicit and dictionary_vr(tag) != "SQ")
         length = UNDEFINED if undefined else facts.get("length")
-        yield SequenceStart(tag, vr, None if length is None else int(length), 0, raw_vr, reserved)
+        yield _new(SequenceStart, (tag, vr, None if length is None else int(length), 0, raw_vr,
+                                   reserved))
         inner = Context(explicit, little).inside(vr, length)
         raw = self._raw_records(key) if self.unparsed else None
         for index, item in enumerate(items):
@@ -604,21 +675,21 @@ class IonSource:
             ifacts = self.item_facts.get(ikey) or {}
             iundef = False if self.canonical else ifacts.get("undefinedLength", self.item_undefined)
             ilength = UNDEFINED if iundef else ifacts.get("length")
-            yield ItemStart(0, None if ilength is None else int(ilength))
+            yield _new(ItemStart, (0, None if ilength is None else int(ilength)))
             fields = self._fields(item, ipath)
             order = None if self.canonical else self.orders.get(ikey)
             yield from self._data_set(fields, ikey + "/", CharsetScope(charsets),
                                       inner.explicit, inner.little, order, ipath)
             if ifacts.get("truncated"):
-                yield ItemEnd(0, False, 0, True)
+                yield _new(ItemEnd, (0, False, 0, True))
             else:
-                yield ItemEnd(0, bool(iundef), int(ifacts.get("delimiterLength", 0)))
+                yield _new(ItemEnd, (0, bool(iundef), int(ifacts.get("delimiterLength", 0)), False))
         if raw:
             yield from self._raw(raw, None)
         if facts.get("truncated") and not self.canonical:
             yield SequenceEnd(0, False, 0, True)
             return
-        yield SequenceEnd(0, bool(undefined), int(facts.get("delimiterLength", 0)))
+        yield _new(SequenceEnd, (0, bool(undefined), int(facts.get("delimiterLength", 0)), False))
 
     def _fragments(self, tag, vr, value, key, facts, raw_vr, reserved, path):
         if self.canonical and vr not in ("OB", "OW"):

@@ -50,6 +50,12 @@ def pad_byte(vr: str) -> bytes:
     return b"\x00" if vr == "UI" else b" "
 
 
+# For callers that inline encode's common cases: text VR -> its pad byte;
+# little endian (True or False) -> numeric VR -> its struct.
+TEXT_PAD = {vr: pad_byte(vr) for vr in TEXT_VRS}
+NUMBERS = {True: _LE, False: _BE}
+
+
 def _text_value(vr: str, data: bytes, charsets: tuple) -> Tuple[object, Optional[dict]]:
     """(text, wire facts) of a text VR's bytes: the general rule."""
     text = _decode_text(data, vr, charsets).rstrip(" \x00")

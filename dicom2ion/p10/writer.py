@@ -18,6 +18,11 @@ A defined-length sequence or item whose ``length`` is None is measured: its
 bytes are gathered and its length written once known. A deflated data set
 is gathered in a spooled temporary file and compressed when the
 ``DeflateInfo`` event tells the level.
+
+Headers and short values reach the stream gathered into writes of about
+64 KiB; a value of 4 KiB or more, and every chunk of a long one, is written
+as it comes (memory stays bounded). ``write_all`` also takes batches: a
+list of events in the stream is written in one loop, with the same checks.
 """
 
 from __future__ import annotations
@@ -43,6 +48,12 @@ from .wire import (
 )
 
 _COPY = 1 << 20
+# Small writes (headers, short values) are gathered into one bytes of at
+# least _FLUSH bytes before they reach the stream; a piece of _SMALL bytes or
+# more is written as it comes (after what is gathered), so large values
+# stream and at most _FLUSH + _SMALL bytes wait.
+_SMALL = 4096
+_FLUSH = 1 << 16
 
 # (explicit, little endian, long form) -> element header struct
 _HEADER = {
@@ -50,6 +61,9 @@ _HEADER = {
     (True, True, False): struct.Struct("<HH2sH"), (True, False, False): struct.Struct(">HH2sH"),
     (False, True, False): struct.Struct("<HHL"), (False, False, False): struct.Struct(">HHL"),
 }
+# little endian -> the (long, short, implicit) header structs of a level
+_LEVEL_HEADERS = {little: (_HEADER[True, little, True], _HEADER[True, little, False],
+                           _HEADER[False, little, False]) for little in (True, False)}
 _VR_FORM = {vr: vr in LONG_VRS for vr in ALL_VRS}   # VR -> long header
 _VR_BYTES = {vr: vr.encode("ascii") for vr in ALL_VRS}
 _VR_HEAD = {vr: (_VR_FORM[vr], _VR_BYTES[vr]) for vr in ALL_VRS}   # both, one look-up
@@ -81,10 +95,7 @@ class _Level:
         self.items = 0
         self.last = -1                # the latest element's tag at this level
         self.fast = fast              # a whole element may be written without more checks
-        little = ctx.little
-        self.long = _HEADER[True, little, True]
-        self.short = _HEADER[True, little, False]
-        self.implicit = _HEADER[False, little, False]
+        self.long, self.short, self.implicit = _LEVEL_HEADERS[ctx.little]
 
 
 class _Value:
@@ -109,6 +120,7 @@ class P10Writer:
     def __init__(self, out: BinaryIO, *, raw_deflated: Optional[Callable[[DeflateInfo], Iterable[bytes]]] = None):
         self._file = out
         self._out = out
+        self._gather = bytearray()         # small writes not yet handed to self._out
         self._levels: List[_Level] = [_Level(_DATASET, Context(True, True))]
         self._raw_deflated = raw_deflated
         self._spool = None
@@ -146,10 +158,29 @@ class P10Writer:
 
     # -- writing -------------------------------------------------------------------
     def _write(self, data: bytes) -> None:
-        self._out.write(data)
+        self._put(data)
         self._written += len(data)
         if self._head is not None:
             self._note_head(data)
+
+    def _put(self, data: bytes) -> None:
+        """Bytes to the stream (small ones gathered first), not counted."""
+        if len(data) < _SMALL:
+            gather = self._gather
+            gather += data
+            if len(gather) >= _FLUSH:
+                self._flush_gathered()
+        else:
+            if self._gather:
+                self._flush_gathered()
+            self._out.write(data)
+
+    def _flush_gathered(self) -> None:
+        """Hand the gathered small writes to the stream (as bytes: a
+        consumer may keep what it is given; the bytearray is reused)."""
+        if self._gather:
+            self._out.write(bytes(self._gather))
+            self._gather.clear()
 
     def _note_head(self, data: bytes) -> None:
         """Without a preamble, bytes 128-131 must not read as "DICM"."""
@@ -168,6 +199,7 @@ class P10Writer:
             self._levels.append(_Level(kind, ctx, tag, length, self._written, fast=fast))
             return
         buffer = io.BytesIO()
+        self._flush_gathered()      # (what came before goes where it belongs)
         self._levels.append(_Level(kind, ctx, tag, length, self._written, buffer, self._out,
                                    header, fast))
         self._out = buffer
@@ -175,11 +207,12 @@ class P10Writer:
     def _close(self, trailer: bytes = b"") -> None:
         level = self._levels.pop()
         if level.buffer is not None:
+            self._flush_gathered()
             content = level.buffer.getvalue()
             self._out = level.parent_out
             head = level.header(len(content))
-            self._out.write(head)
-            self._out.write(content)   # (counted when it was gathered)
+            self._put(head)
+            self._put(content)   # (counted when it was gathered)
             self._written += len(head)
         if trailer:
             self._write(trailer)
@@ -191,6 +224,12 @@ class P10Writer:
             if type(event) is Damage:
                 return
             raise WriteError(f"not an event: {event!r}")
+        if self._value is not None or self._cut:
+            self._allowed(event)
+        handler(self, event)
+
+    def _allowed(self, event) -> None:
+        """Refuse an event that may not follow an open or cut value."""
         if self._value is not None and type(event) is not ValueChunk:
             raise self._refuse(event, f"the value of {self._value.owner} is not complete "
                                       f"({self._value.left} bytes missing)")
@@ -198,15 +237,19 @@ class P10Writer:
                               or self._phase == _DEFLATED):
             raise self._refuse(event, "a value was cut short (the input ended there): only "
                                       "truncated ends, DeflateInfo and End may follow")
-        handler(self, event)
 
     def write_all(self, events: Iterable[object]) -> None:
-        """Write a whole stream, which must finish with End."""
+        """Write a whole stream, which must finish with End. A list in the
+        stream is a batch of events (``IonSource.batches`` gives them),
+        written in order."""
         write = self.write
-        element = self._element
+        elements = self._elements
         for event in events:
-            if type(event) is Element and self._value is None and not self._cut:
-                element(event)          # (what write() does for it, one call less)
+            kind = type(event)
+            if kind is list:
+                elements(event)
+            elif kind is Element:
+                elements((event,))
             else:
                 write(event)
         self.close()
@@ -295,42 +338,78 @@ class P10Writer:
 
     # -- primitive values ------------------------------------------------------------
     def _element(self, event: Element) -> None:
-        tag, vr, length, _, value, raw_vr, reserved = event
-        level = self._levels[-1]
-        group = tag >> 16
-        if level.fast and value is not None and raw_vr is None and not reserved \
-                and len(value) == length and group != ITEM_GROUP and group != META_GROUP:
-            level.last = tag
-            # the common case, checked here at once: a whole value in the data set
-            header = None
-            if level.ctx.explicit:
-                form = _VR_HEAD.get(vr)
-                if form is not None:
-                    if form[0]:
-                        if vr != "SQ":
-                            header = level.long.pack(group, tag & 0xFFFF, form[1], 0, length)
-                    elif length <= 0xFFFF:
-                        header = level.short.pack(group, tag & 0xFFFF, form[1], length)
-            else:
-                inferred = implicit_vr(tag)
-                if inferred != "SQ" and not (inferred == "UN" and length >= 8):
-                    header = level.implicit.pack(group, tag & 0xFFFF, length)
-            if header is not None:
-                if self._head is not None:
-                    self._write(header)
-                    self._write(value)
-                elif length < 4096:
-                    # (what _write does, one call less)
-                    self._out.write(header + value)
-                    self._written += len(header) + length
-                else:
-                    self._out.write(header)
-                    self._out.write(value)
-                    self._written += len(header) + length
-                return
-        self._any_element(event)
-        if len(self._levels) == 1 and self._phase == _BODY:
-            level.fast = True      # (the first element is checked; the next ones need not)
+        self._elements((event,))
+
+    def _elements(self, events) -> None:
+        """Write events in order (a batch, or one Element). The common case,
+        a whole value in the data set once its first element is checked, is
+        checked and written here in one loop; every other event takes the
+        general path (``write``, ``_any_element``) with all its checks."""
+        level = None                 # (looked up again after the general path)
+        gather = self._gather        # (cleared, never replaced)
+        written = self._written      # (kept here, stored before the general path)
+        for event in events:
+            if type(event) is not Element:
+                self._written = written
+                self.write(event)
+                written = self._written
+                level = None
+                continue
+            if level is None:
+                # (what the fast path needs: it changes on the general path only)
+                level = self._levels[-1]
+                explicit = level.ctx.explicit
+                pack_long, pack_short, pack_implicit = (level.long.pack, level.short.pack,
+                                                        level.implicit.pack)
+                refused = self._value is not None or self._cut
+                fast = level.fast and not refused
+                headless = self._head is None
+            if refused:
+                self._allowed(event)     # (refuses what may not stand here)
+            elif fast:
+                tag, vr, length, _, value, raw_vr, reserved = event
+                group = tag >> 16
+                if value is not None and raw_vr is None and not reserved \
+                        and len(value) == length and group != ITEM_GROUP and group != META_GROUP:
+                    header = None
+                    if explicit:
+                        form = _VR_HEAD.get(vr)
+                        if form is not None:
+                            if form[0]:
+                                if vr != "SQ":
+                                    header = pack_long(group, tag & 0xFFFF, form[1], 0, length)
+                                    length += 12        # (with its header, from here on)
+                            elif length <= 0xFFFF:
+                                header = pack_short(group, tag & 0xFFFF, form[1], length)
+                                length += 8
+                    else:
+                        inferred = implicit_vr(tag)
+                        if inferred != "SQ" and not (inferred == "UN" and length >= 8):
+                            header = pack_implicit(group, tag & 0xFFFF, length)
+                            length += 8
+                    if header is not None:
+                        level.last = tag
+                        if length < _SMALL and headless:
+                            # (what _write does, without the calls)
+                            gather += header
+                            gather += value
+                            written += length
+                            if len(gather) >= _FLUSH:
+                                self._flush_gathered()
+                        else:
+                            self._written = written
+                            self._write(header)
+                            self._write(value)
+                            written = self._written
+                            level = None
+                        continue
+            self._written = written
+            self._any_element(event)
+            if len(self._levels) == 1 and self._phase == _BODY:
+                level.fast = True    # (the first element is checked; the next ones need not)
+            written = self._written
+            level = None
+        self._written = written
 
     def _any_element(self, event: Element) -> None:
         tag, length = event.tag, event.length
@@ -628,6 +707,7 @@ class P10Writer:
                                None, self._written)]
         self._levels[0].last = meta_last    # (the reader's latest top-level tag spans both)
         if event.deflated:
+            self._flush_gathered()
             self._spool = tempfile.SpooledTemporaryFile(max_size=64 << 20)
             self._out = self._spool
 
@@ -677,6 +757,7 @@ class P10Writer:
         self._phase = _DEFLATED
         self._levels[0].fast = False
         spool, self._spool = self._spool, None
+        self._flush_gathered()
         self._out = self._file
         if event.level is None:
             if self._raw_deflated is None:
@@ -715,6 +796,7 @@ class P10Writer:
             self._note_head(b"")
         self._phase = _ENDED
         self._levels[0].fast = False
+        self._flush_gathered()
         if hasattr(self._out, "flush"):
             self._out.flush()
 
