@@ -92,6 +92,102 @@ def value_span(window: Window, pos: int):
     return t, pos, pos + length
 
 
+def _var_uint_at(data, pos: int, end: int):
+    """(value, position after) of a VarUInt in ``data[pos:end]``, or None."""
+    value = 0
+    while pos < end:
+        b = data[pos]
+        pos += 1
+        value = (value << 7) | (b & 0x7F)
+        if b & 0x80:
+            return value, pos
+        if value >> 70:
+            return None
+    return None
+
+
+def nests(data, pos: int, end: int, in_struct: bool = False, depth: int = 0) -> bool:
+    """Whether every value in ``data[pos:end]`` (fields of a struct when
+    ``in_struct``) ends inside it, the bodies of containers and annotation
+    wrappers likewise, to 32 levels."""
+    if depth > 32:
+        return False
+    while pos < end:
+        if in_struct:
+            while pos < end and not data[pos] & 0x80:    # the field name's VarUInt
+                pos += 1
+            pos += 1
+            if pos >= end:
+                return False
+        b = data[pos]
+        if 0x20 <= b < 0xB0:                             # a scalar: the common case
+            low = b & 0x0F
+            if low < 14:
+                pos += 1 + low                           # (overrunning ends the loop)
+                continue
+            if low == 14 and pos + 1 < end and data[pos + 1] & 0x80:
+                pos += 2 + (data[pos + 1] & 0x7F)        # (a one-byte length)
+                continue
+        pos += 1
+        kind, low = b >> 4, b & 0x0F
+        if kind == 0xF:
+            return False                                 # (a reserved type)
+        if low == 15 or kind == 1:
+            continue                                     # a null, a bool: no body
+        if kind == 0 and low < 14:
+            pos += low                                   # padding
+            continue
+        if low == 14 or (kind == STRUCT and low == 1):
+            found = _var_uint_at(data, pos, end)
+            if found is None:
+                return False
+            length, pos = found
+        else:
+            length = low
+        body_end = pos + length
+        if body_end > end:
+            return False
+        if kind >= LIST:
+            if kind == ANNOTATION:
+                found = _var_uint_at(data, pos, body_end)  # the annotations' length
+                if found is None or found[1] + found[0] >= body_end:
+                    return False
+                if not nests(data, found[1] + found[0], body_end, False, depth + 1):
+                    return False
+            elif not nests(data, pos, body_end, kind == STRUCT, depth + 1):
+                return False
+        pos = body_end
+    return pos == end
+
+
+def check_symbol_tables(fp) -> None:
+    """Raise IonDocumentError when a top-level annotated value of the binary
+    Ion in seekable ``fp`` (where local symbol tables are) holds a value
+    that runs past its container: amazon.ion's C reader (0.15) loops for
+    ever on a symbol table like that, where elsewhere it reports the error.
+    Only the top-level headers and the annotated values are read; a value
+    cut by the end of the input is left to amazon.ion (it reports those)."""
+    window = Window(fp)
+    size = fp.seek(0, os.SEEK_END)
+    pos = 4
+    try:
+        while pos < size:
+            kind, body, end = value_span(window, pos)
+            if end > size:
+                return
+            if kind == ANNOTATION:
+                raw = window.read(pos, end - pos)
+                if not nests(raw, 0, len(raw)):
+                    raise IonDocumentError(
+                        f"the annotated top-level value at byte {pos} (a symbol table) "
+                        "holds a value that runs past its container")
+            pos = max(end, pos + 1)
+    except Unsupported:
+        return
+    finally:
+        fp.seek(0)
+
+
 class Walker:
     """Steps through one binary Ion document (see the module doc)."""
 
@@ -122,6 +218,9 @@ class Walker:
     def _symbol_table(self, start: int, end: int) -> None:
         """A local symbol table struct: its symbols, appended or replacing."""
         raw = self.window.read(start, end - start)
+        if not nests(raw, 0, len(raw)):
+            raise IonDocumentError("the symbol table holds a value that runs past its "
+                                   "container")
         try:
             table = simpleion.loads(BVM + raw, single_value=True, value_model=_BARE)
         except Exception as exc:  # amazon.ion raises many kinds

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import io
 import re
 from typing import BinaryIO, Union
@@ -10,7 +11,7 @@ from amazon.ion import simpleion
 
 from ..errors import IonDocumentError
 from . import dump_large, load_large, multimap
-from .binary_walk import Unsupported
+from .binary_walk import Unsupported, check_symbol_tables
 from .null import normalise
 from .writable import writable
 
@@ -126,7 +127,9 @@ def loads(data: Union[bytes, str], *, source: str = "") -> object:
             return document
     try:
         if data[:4] == _BVM:
+            check_symbol_tables(io.BytesIO(data))
             return normalise(simpleion.loads(data, single_value=True, value_model=_BARE))
+        _check_utf8(data)
         try:
             return normalise(simpleion.load(io.BytesIO(data), single_value=True,
                                             text_buffer_size_limit=TEXT_BUFFER_LIMIT,
@@ -143,6 +146,20 @@ def loads(data: Union[bytes, str], *, source: str = "") -> object:
             return normalise(simpleion.load_python(stream, single_value=True))
     except Exception as exc:  # amazon.ion raises many kinds
         raise _unreadable(exc, source) from None
+
+
+def _check_utf8(data: bytes, chunk: int = 1 << 20) -> None:
+    """Text Ion is UTF-8: refuse other bytes before amazon.ion's C text
+    reader sees them (0.15 crashes the process on a symbol, such as a
+    quoted field name, that is not UTF-8). Checked a chunk at a time."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    view = memoryview(data)
+    for start in range(0, len(data), chunk):
+        try:
+            decoder.decode(view[start:start + chunk], start + chunk >= len(data))
+        except UnicodeDecodeError as exc:
+            where = start + exc.start if exc.start < chunk else start
+            raise IonDocumentError(f"text Ion that is not UTF-8 (byte {where})") from None
 
 
 def _unreadable(exc: Exception, source: str) -> IonDocumentError:
@@ -177,6 +194,7 @@ def load_path(path) -> object:
                     return document
             fp.seek(0)
             try:
+                check_symbol_tables(fp)
                 return normalise(simpleion.load(fp, single_value=True, value_model=_BARE))
             except Exception as exc:  # amazon.ion raises many kinds
                 raise _unreadable(exc, str(path)) from None

@@ -230,7 +230,10 @@ class IonSource:
         self.source_encoding: Optional[Encoding] = None
         source_enc = file_info.get("encoding") if hasattr(file_info, "get") else None
         if source_enc:
-            self.source_encoding = encoding_from_name(str(source_enc))
+            try:
+                self.source_encoding = encoding_from_name(str(source_enc))
+            except ValueError as exc:
+                raise IonDocumentError(str(exc), "fileInfo.encoding") from None
 
     def _section(self, name: str) -> dict:
         value = self.wire.get(name)
