@@ -189,7 +189,12 @@ class Resolver:
         if self.source is None:
             raise BulkDataError(f"{path}: value {sha256} is not in the bulk folder and no "
                                 "source file was given (use --source or --bulk-dir)")
-        if self._source_fp is None and not storage.exists(self.source):
+        try:
+            missing = self._source_fp is None and not storage.exists(self.source)
+        except OSError as exc:          # (a URL of no known store, say)
+            raise BulkDataError(f"{path}: source file {self.source}: {exc.strerror or exc}"
+                                " (use --source or --bulk-dir)") from None
+        if missing:
             raise BulkDataError(f"{path}: source file {self.source} is missing "
                                 "(use --source or --bulk-dir)")
         file_path = self.source

@@ -586,7 +586,11 @@ class IonSource:
             by_tag.setdefault(f[0], []).append(f)
         out = []
         for hex_tag in order:
-            queue = by_tag.get(int(str(hex_tag), 16))
+            try:
+                queue = by_tag.get(int(str(hex_tag), 16))
+            except ValueError:
+                raise IonDocumentError(f"not a tag of 8 hex digits in the order: {hex_tag!r}",
+                                       path) from None
             if queue:
                 out.append(queue.pop(0))
         rest = [f for q in by_tag.values() for f in q]
@@ -606,7 +610,11 @@ class IonSource:
                 yield from self._fragments(tag, vr, value, key, facts, raw_vr, reserved, path)
                 return
             if "dataOffset" in value and "sha256" in value:
-                length = int(value["length"])
+                try:
+                    length = int(value["length"])
+                except (KeyError, TypeError, ValueError):
+                    raise IonDocumentError("a bulk reference needs dataOffset, length and "
+                                           "sha256", path) from None
                 if vr in ("SQ",):
                     raise IonDocumentError("a sequence cannot be a bulk reference", path)
                 declared = int(facts.get("length", length))   # (more: the input was cut)

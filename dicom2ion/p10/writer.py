@@ -264,6 +264,11 @@ class P10Writer:
                         reserved: int, ctx: Context) -> bytes:
         little = ctx.little
         group, elem = tag >> 16, tag & 0xFFFF
+        if not 0 <= tag <= 0xFFFFFFFF:
+            raise self._refuse(event, f"tag {tag:#x} does not fit 32 bits")
+        if not 0 <= length <= 0xFFFFFFFE or not 0 <= reserved <= 0xFFFF:
+            raise self._refuse(event, f"length {length} or reserved {reserved} does not fit "
+                                      "its header")
         if not ctx.explicit:
             if raw_vr is not None or reserved:
                 raise self._refuse(event, "implicit VR has no VR bytes or reserved bytes "
