@@ -266,7 +266,7 @@ class P10Writer:
         group, elem = tag >> 16, tag & 0xFFFF
         if not 0 <= tag <= 0xFFFFFFFF:
             raise self._refuse(event, f"tag {tag:#x} does not fit 32 bits")
-        if not 0 <= length <= 0xFFFFFFFE or not 0 <= reserved <= 0xFFFF:
+        if not 0 <= length <= 0xFFFFFFFF or not 0 <= reserved <= 0xFFFF:
             raise self._refuse(event, f"length {length} or reserved {reserved} does not fit "
                                       "its header")
         if not ctx.explicit:
