@@ -23,40 +23,18 @@ from amazon.ion.simple_types import IonPyDict, IonPyList
 _COPY_BYTES = 4096
 
 
-class _Str(str):
-    __slots__ = ()
-    ion_type = IonType.STRING
-    ion_annotations = ()
+def _typed(base: type, ion_type: IonType, name: str) -> type:
+    """A subclass of ``base`` with the writer's two attributes on the class."""
+    return type(name, (base,), {"__slots__": (), "ion_type": ion_type, "ion_annotations": (),
+                                "__module__": __name__})
 
 
-class _Int(int):
-    __slots__ = ()
-    ion_type = IonType.INT
-    ion_annotations = ()
-
-
-class _Float(float):
-    __slots__ = ()
-    ion_type = IonType.FLOAT
-    ion_annotations = ()
-
-
-class _Blob(bytes):
-    __slots__ = ()
-    ion_type = IonType.BLOB
-    ion_annotations = ()
-
-
-class _List(list):
-    __slots__ = ()
-    ion_type = IonType.LIST
-    ion_annotations = ()
-
-
-class _Struct(dict):
-    __slots__ = ()
-    ion_type = IonType.STRUCT
-    ion_annotations = ()
+_Str = _typed(str, IonType.STRING, "_Str")
+_Int = _typed(int, IonType.INT, "_Int")
+_Float = _typed(float, IonType.FLOAT, "_Float")
+_Blob = _typed(bytes, IonType.BLOB, "_Blob")
+_List = _typed(list, IonType.LIST, "_List")
+_Struct = _typed(dict, IonType.STRUCT, "_Struct")
 
 
 def _struct(value: dict) -> _Struct:
