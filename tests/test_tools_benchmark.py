@@ -219,18 +219,23 @@ def test_big_file_measure(tmp_path):
     assert not (tmp_path / "x.dcm").exists()
 
 
+class _OneRound:
+    repeat = 1
+
+
+def _engine_run(wall, batch):
+    return {"wall": wall, "batch_best": batch, "mb": 100.0, "cpu": 1.0, "load": 0.5}
+
+
+# best rounds of the four engines, as benchmark_engines.run_rounds keeps them
+_ENGINE_BEST = {"jobs1": _engine_run(4.0, 3.6), "jobs2": _engine_run(2.5, 2.0),
+                "dask2": _engine_run(4.5, 2.1), "cluster2": _engine_run(2.6, 1.9)}
+
+
 def test_engine_benchmark_verdicts_and_machine_ceiling():
     engines = _load("benchmark_engines")
 
-    class Args:
-        repeat = 1
-
-    def run(wall, batch):
-        return {"wall": wall, "batch_best": batch, "mb": 100.0, "cpu": 1.0, "load": 0.5}
-
-    best = {"jobs1": run(4.0, 3.6), "jobs2": run(2.5, 2.0), "dask2": run(4.5, 2.1),
-            "cluster2": run(2.6, 1.9)}
-    report = engines.summarize(best, "x", Args, ceiling=1.87)
+    report = engines.summarize(_ENGINE_BEST, "x", _OneRound, ceiling=1.87)
     batch = report["verdicts"]["batch"]
     assert batch["pool_scaling"] == pytest.approx(1.8)
     assert batch["cluster2_vs_pool"] == pytest.approx(-0.05)
@@ -250,15 +255,7 @@ def test_engine_benchmark_work_ceiling(tmp_path):
     assert 0 < ratio < 2.5        # (tiny files: forking dominates, the ratio means little)
     assert not (tmp_path / "ceiling").exists()
 
-    class Args:
-        repeat = 1
-
-    def run(wall, batch):
-        return {"wall": wall, "batch_best": batch, "mb": 100.0, "cpu": 1.0, "load": 0.5}
-
-    best = {"jobs1": run(4.0, 3.6), "jobs2": run(2.5, 2.0), "dask2": run(4.5, 2.1),
-            "cluster2": run(2.6, 1.9)}
-    report = engines.summarize(best, "x", Args, ceiling=1.87, work_ceiling=1.6)
+    report = engines.summarize(_ENGINE_BEST, "x", _OneRound, ceiling=1.87, work_ceiling=1.6)
     assert report["work_scaling"] == 1.6
     assert "scales 1.60x" in report["text"] and "is 112% of it" in report["text"]
 

@@ -443,23 +443,10 @@ def work_scaling(paths: List[str], repeat: int) -> dict:
     CLI) in one process against the same files split over two forked
     processes, best of ``repeat`` each: what two cores of this machine give
     this work, the ceiling of the CLI's ``--jobs 2``."""
-    import multiprocessing
+    from benchmark_engines import forked_scaling
 
-    context = multiprocessing.get_context("fork")
     _convert_all(paths[:20])                  # warm: lazy imports, caches
-    serial = parallel = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        _convert_all(paths)
-        serial = min(serial, time.perf_counter() - start)
-        start = time.perf_counter()
-        procs = [context.Process(target=_convert_all, args=(paths[i::2],)) for i in range(2)]
-        for proc in procs:
-            proc.start()
-        for proc in procs:
-            proc.join()
-        parallel = min(parallel, time.perf_counter() - start)
-    return {"one_process": serial, "two_processes": parallel, "scaling": serial / parallel}
+    return forked_scaling(_convert_all, [(paths[0::2],), (paths[1::2],)], repeat)
 
 
 def end_to_end(files: List[str], work: str, *, repeat: int, copies: int,

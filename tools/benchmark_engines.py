@@ -120,27 +120,39 @@ def _spin(n: int = 4_000_000) -> None:
         total += i * i
 
 
-def machine_scaling(rounds: int = 3) -> float:
-    """The machine's own ceiling: a pure-Python loop run twice in one
-    process against once in each of two processes (best of ``rounds``).
-    Two vCPUs that share a core, or a busy host, show here first."""
+def forked_scaling(target, halves, rounds: int = 3, before=None) -> Dict[str, float]:
+    """``target(*args)`` for every ``args`` of ``halves`` one after another in
+    this process, against each in its own forked process at once; best of
+    ``rounds`` each, apart (a best ratio of noisy pairs runs high).
+    ``before()`` runs before each timed pass (to clear outputs)."""
     import multiprocessing
 
     context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
     serial = parallel = float("inf")
-    for _ in range(rounds):         # best of each, apart: a ratio of noisy pairs runs high
+    for _ in range(rounds):
+        if before is not None:
+            before()
         start = time.perf_counter()
-        _spin()
-        _spin()
+        for args in halves:
+            target(*args)
         serial = min(serial, time.perf_counter() - start)
+        if before is not None:
+            before()
         start = time.perf_counter()
-        procs = [context.Process(target=_spin) for _ in range(2)]
+        procs = [context.Process(target=target, args=args) for args in halves]
         for proc in procs:
             proc.start()
         for proc in procs:
             proc.join()
         parallel = min(parallel, time.perf_counter() - start)
-    return serial / parallel
+    return {"one_process": serial, "two_processes": parallel, "scaling": serial / parallel}
+
+
+def machine_scaling(rounds: int = 3) -> float:
+    """The machine's own ceiling: a pure-Python loop run twice in one
+    process against once in each of two processes (best of ``rounds``).
+    Two vCPUs that share a core, or a busy host, show here first."""
+    return forked_scaling(_spin, [(), ()], rounds)["scaling"]
 
 
 def run_once(engine: str, source: Path, out: Path, extra: List[str]) -> Dict[str, float]:
@@ -175,31 +187,19 @@ def work_scaling(source: Path, work: Path, rounds: int = 3) -> float:
     process, against the same files split over two forked processes (no
     pool, no planning, no manifest); best of ``rounds`` each, apart. What an
     engine loses beyond this is its own overhead."""
-    import multiprocessing
-
-    context = multiprocessing.get_context("fork")
     paths = sorted(str(p) for p in source.rglob("*") if p.is_file())
     out = work / "ceiling"
+
+    def clear() -> None:
+        shutil.rmtree(out, ignore_errors=True)
+        out.mkdir(parents=True)
+
+    clear()
     _process_all(paths[:2], str(out))       # warm: lazy imports
-    serial = parallel = float("inf")
-    for _ in range(rounds):
-        shutil.rmtree(out, ignore_errors=True)
-        out.mkdir(parents=True)
-        start = time.perf_counter()
-        _process_all(paths, str(out))
-        serial = min(serial, time.perf_counter() - start)
-        shutil.rmtree(out, ignore_errors=True)
-        out.mkdir(parents=True)
-        start = time.perf_counter()
-        procs = [context.Process(target=_process_all, args=(paths[i::2], str(out)))
-                 for i in range(2)]
-        for proc in procs:
-            proc.start()
-        for proc in procs:
-            proc.join()
-        parallel = min(parallel, time.perf_counter() - start)
+    result = forked_scaling(_process_all, [(paths[0::2], str(out)), (paths[1::2], str(out))],
+                            rounds, before=clear)
     shutil.rmtree(out, ignore_errors=True)
-    return serial / parallel
+    return result["scaling"]
 
 
 def main(argv=None) -> int:
